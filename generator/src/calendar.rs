@@ -14,8 +14,8 @@ const MONTH_FACTOR: [f64; 12] = [
 const WEEKDAY_FACTOR: [f64; 7] = [0.90, 0.92, 0.95, 1.00, 1.10, 1.25, 1.05];
 /// Relative sales by hour of the day: quiet nights, a lunch peak and an evening peak.
 const HOUR_FACTOR: [f64; 24] = [
-    0.25, 0.15, 0.10, 0.08, 0.08, 0.12, 0.30, 0.55, 0.80, 0.95, 1.05, 1.15, 1.35, 1.30, 1.05,
-    1.00, 1.05, 1.15, 1.35, 1.60, 1.70, 1.50, 1.00, 0.55,
+    0.25, 0.15, 0.10, 0.08, 0.08, 0.12, 0.30, 0.55, 0.80, 0.95, 1.05, 1.15, 1.35, 1.30, 1.05, 1.00,
+    1.05, 1.15, 1.35, 1.60, 1.70, 1.50, 1.00, 0.55,
 ];
 /// Sales grow by this share over the window (linearly).
 const GROWTH_OVER_WINDOW: f64 = 0.6;

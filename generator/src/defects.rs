@@ -149,10 +149,7 @@ impl Default for DefectRates {
 
 impl DefectRates {
     pub fn rate(&self, defect: Defect) -> f64 {
-        self.overrides
-            .get(&defect)
-            .copied()
-            .unwrap_or(self.default)
+        self.overrides.get(&defect).copied().unwrap_or(self.default)
     }
 
     /// Parses `ID=RATE`, e.g. `A4=0.01`.

@@ -227,7 +227,10 @@ pub fn generate(config: &GenerateConfig) -> Result<Manifest, GenerateError> {
             ("clients.csv".to_string(), n_client_rows),
             ("achats.csv".to_string(), n_achat_rows),
         ]),
-        defects: counts.iter().map(|(d, n)| (d.id().to_string(), *n)).collect(),
+        defects: counts
+            .iter()
+            .map(|(d, n)| (d.id().to_string(), *n))
+            .collect(),
         expected: ExpectedSilver {
             clients: n_clients as u64,
             achats: n_achats as u64 - quarantined_achats,
@@ -297,10 +300,13 @@ fn make_purchases(
         activity.sample(rng) * available
     }));
     // Cheaper products sell more often.
-    let product_weights =
-        Cumulative::new(products.iter().map(|p| 1.0 / p.prix_reference.sqrt()));
+    let product_weights = Cumulative::new(products.iter().map(|p| 1.0 / p.prix_reference.sqrt()));
     let price_noise = LogNormal::new(0.0, 0.25).unwrap_or_else(|_| unreachable_lognormal());
-    let first_second = calendar.first_day.and_time(NaiveTime::MIN).and_utc().timestamp();
+    let first_second = calendar
+        .first_day
+        .and_time(NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
 
     let mut purchases: Vec<Purchase> = (0..n)
         .map(|_| {
@@ -310,7 +316,9 @@ fn make_purchases(
             let day = calendar
                 .days
                 .find(lo_w + rng.random::<f64>() * (calendar.days.total() - lo_w));
-            let hour = calendar.hours.find(rng.random::<f64>() * calendar.hours.total());
+            let hour = calendar
+                .hours
+                .find(rng.random::<f64>() * calendar.hours.total());
             let second_of_hour = rng.random_range(0..3600);
             let product = product_weights.find(rng.random::<f64>() * product_weights.total());
             let quantity = match rng.random::<f64>() {
@@ -414,7 +422,13 @@ fn defects_on_clients(
                 Defect::C2 => {
                     let (prenom, nom) = names::pick(rng);
                     raw[1] = format!("{} {}", prenom.display, nom.display);
-                    raw[2] = format!("{}.{}{}@nouveau-{}", prenom.ascii, nom.ascii, i + 1, "mail.fr");
+                    raw[2] = format!(
+                        "{}.{}{}@nouveau-{}",
+                        prenom.ascii,
+                        nom.ascii,
+                        i + 1,
+                        "mail.fr"
+                    );
                     appended.push(raw);
                 }
                 Defect::C3 => {
@@ -450,8 +464,8 @@ fn defects_on_clients(
                     altered.insert(i, raw);
                 }
                 Defect::C6Inconnu => {
-                    raw[4] =
-                        ["Atlantide", "Narnia", "XX", "Wakanda"][rng.random_range(0..4)].to_string();
+                    raw[4] = ["Atlantide", "Narnia", "XX", "Wakanda"][rng.random_range(0..4)]
+                        .to_string();
                     altered.insert(i, raw);
                 }
                 Defect::C7 => {
@@ -465,8 +479,8 @@ fn defects_on_clients(
             for _ in 0..k {
                 let c = &clients[rng.random_range(0..n)];
                 let mut raw = client_raw(0, c, countries);
-                raw[0] = ["", "abc", "12.5", "-4", "ID-77", "  "][rng.random_range(0..6)]
-                    .to_string();
+                raw[0] =
+                    ["", "abc", "12.5", "-4", "ID-77", "  "][rng.random_range(0..6)].to_string();
                 raw[3] = fmt_date(calendar.first_day);
                 appended.push(raw);
             }
@@ -569,13 +583,15 @@ fn defects_on_purchases(
                 Defect::A6 => raw[3] = fmt_cents(rng.random_range(1_000_001..5_000_000)),
                 Defect::A7 => raw[2] = names::timestamp_variant(rng, p.at),
                 Defect::A8 => {
-                    raw[2] = ["2024-13-45 10:00:00", "hier", "25/25/2025 25:61", "0000-00-00 00:00:00"]
-                        [rng.random_range(0..4)]
+                    raw[2] = [
+                        "2024-13-45 10:00:00",
+                        "hier",
+                        "25/25/2025 25:61",
+                        "0000-00-00 00:00:00",
+                    ][rng.random_range(0..4)]
                     .to_string()
                 }
-                Defect::A9 => {
-                    raw[2] = fmt_ts(as_of_second + rng.random_range(86_400..30 * 86_400))
-                }
+                Defect::A9 => raw[2] = fmt_ts(as_of_second + rng.random_range(86_400..30 * 86_400)),
                 Defect::A10 => {
                     raw[1] = (clients.len() as u64 + 1 + rng.random_range(0..clients.len() as u64))
                         .to_string()
@@ -593,9 +609,8 @@ fn defects_on_purchases(
                     let c = &clients[(p.id_client - 1) as usize];
                     let day = c.inscription - Duration::days(rng.random_range(1..=30));
                     let second_of_day = p.at.rem_euclid(86_400);
-                    raw[2] = fmt_ts(
-                        day.and_time(NaiveTime::MIN).and_utc().timestamp() + second_of_day,
-                    );
+                    raw[2] =
+                        fmt_ts(day.and_time(NaiveTime::MIN).and_utc().timestamp() + second_of_day);
                 }
                 _ => {}
             }

@@ -203,7 +203,11 @@ pub fn timestamp_variant(rng: &mut ChaCha8Rng, at: i64) -> String {
     match rng.random_range(0..4) {
         0 => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
         1 => t.format("%d/%m/%Y %H:%M").to_string(),
-        2 => t.date().and_time(NaiveTime::MIN).format("%Y-%m-%d").to_string(),
+        2 => t
+            .date()
+            .and_time(NaiveTime::MIN)
+            .format("%Y-%m-%d")
+            .to_string(),
         _ => at.to_string(),
     }
 }

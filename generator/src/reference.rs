@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn product_names_are_unique_ignoring_case() {
-        let mut names: Vec<String> = products().iter().map(|p| p.produit.to_lowercase()).collect();
+        let mut names: Vec<String> = products()
+            .iter()
+            .map(|p| p.produit.to_lowercase())
+            .collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), products().len());

@@ -71,7 +71,9 @@ fn realistic_shape() {
     let mut countries = std::collections::BTreeSet::new();
     for r in &achats {
         // Clean rows only: canonical amounts below the aberrant threshold.
-        let Ok(amount) = r[3].parse::<f64>() else { continue };
+        let Ok(amount) = r[3].parse::<f64>() else {
+            continue;
+        };
         if !(1.0..=5_000.0).contains(&amount) {
             continue;
         }

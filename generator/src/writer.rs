@@ -89,7 +89,11 @@ impl TimestampFormatter {
             self.text[..10].copy_from_slice(date.as_bytes().get(..10).unwrap_or(b"0000-00-00"));
         }
         let second = at.rem_euclid(86_400);
-        for (pos, value) in [(11, second / 3600), (14, second / 60 % 60), (17, second % 60)] {
+        for (pos, value) in [
+            (11, second / 3600),
+            (14, second / 60 % 60),
+            (17, second % 60),
+        ] {
             self.text[pos] = b'0' + (value / 10) as u8;
             self.text[pos + 1] = b'0' + (value % 10) as u8;
         }
