@@ -1,0 +1,24 @@
+//! The lake: object-store zones (`sources/`, `bronze/`, `silver/`, `gold/`), CSV ingestion,
+//! the SQL models of `sql/` run on Ballista (standalone or remote) or DataFusion, and atomic
+//! publishing of each layer with its manifest.
+//!
+//! One module per concept: [`storage`] (object_store), [`ingest`] (CSV → Bronze), [`engine`]
+//! (sessions), [`catalog`] (table registration), [`models`] (SQL files), [`pipeline`] (running a
+//! layer), [`publish`] (run folders, pointer, manifest), [`session`] (the stages of `lake run`).
+
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod ingest;
+pub mod models;
+pub mod pipeline;
+pub mod publish;
+pub mod session;
+pub mod storage;
+
+pub use engine::EngineKind;
+pub use error::{LakeError, Result};
+pub use models::Layer;
+pub use pipeline::{ModelEvent, RunSettings};
+pub use session::{LakeOptions, LakeSession};
+pub use storage::{Lake, S3Options};

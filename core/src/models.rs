@@ -1,0 +1,376 @@
+//! The SQL models of `sql/`: one file per table, named by layer, dbt style.
+//!
+//! `sql/silver/clients.sql` builds `silver.clients`; `sql/gold/dimensions/dim_rfm.sql` builds
+//! `gold.dim_rfm`, published under `gold/…/dimensions/dim_rfm/`. A header line
+//! `-- materialized: view` makes a model a view (planned into its readers, never written);
+//! `-- materialized: staging` writes it as Parquet inside the run folder (`_staging/`) so its
+//! readers scan it instead of recomputing it, without publishing it; tables (the default) are
+//! written as Parquet and published. Models of one layer run in dependency order, found from the
+//! `layer.table` names their SQL reads. `{{ name }}` placeholders take run settings
+//! (`as_of`, thresholds), rendered as SQL literals by the runner.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use include_dir::{Dir, include_dir};
+
+use crate::error::{LakeError, Result};
+
+/// The project's `sql/` folder, compiled into the binary so `lake` runs from anywhere.
+static EMBEDDED_SQL: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sql");
+
+/// Layers whose tables the models read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    Silver,
+    Gold,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Silver => "silver",
+            Layer::Gold => "gold",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialized {
+    /// Written and published.
+    Table,
+    /// Written in the run folder for the models that read it, not published.
+    Staging,
+    /// Planned into the models that read it.
+    View,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub layer: Layer,
+    /// Table name inside the layer (`dim_rfm`).
+    pub table: String,
+    /// Folder under the layer's run prefix (`dimensions`), empty for Silver.
+    pub folder: String,
+    pub materialized: Materialized,
+    /// Path of the file inside `sql/`, for messages.
+    pub file: String,
+    pub sql: String,
+    /// Tables of the same layer this model reads.
+    pub depends_on: BTreeSet<String>,
+}
+
+impl Model {
+    /// `silver.clients`, `gold.dim_rfm`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.layer.name(), self.table)
+    }
+
+    /// Key of the model's output folder relative to the layer's run prefix.
+    pub fn output_folder(&self) -> String {
+        if self.folder.is_empty() {
+            self.table.clone()
+        } else {
+            format!("{}/{}", self.folder, self.table)
+        }
+    }
+
+    /// The SQL with every `{{ name }}` replaced from `vars`; an unknown name is an error.
+    pub fn render(&self, vars: &BTreeMap<String, String>) -> Result<String> {
+        let mut out = String::with_capacity(self.sql.len());
+        let mut rest = self.sql.as_str();
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or_else(|| {
+                LakeError::model(&self.file, "unclosed {{ placeholder".to_string())
+            })?;
+            let name = after[..end].trim();
+            let value = vars.get(name).ok_or_else(|| {
+                LakeError::model(
+                    &self.file,
+                    format!(
+                        "unknown placeholder {{{{ {name} }}}} (known: {})",
+                        vars.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            out.push_str(value);
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// The SQL text without `--` comments, for finding table references.
+fn strip_comments(sql: &str) -> String {
+    sql.lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `layer.table` names read by a SQL text, for the given layer.
+fn table_references(sql: &str, layer: &str) -> BTreeSet<String> {
+    let code = strip_comments(sql);
+    let needle = format!("{layer}.");
+    let mut found = BTreeSet::new();
+    let bytes = code.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = code[from..].find(&needle) {
+        let start = from + pos;
+        let preceded_by_word = start > 0 && {
+            let c = bytes[start - 1];
+            c.is_ascii_alphanumeric() || c == b'_' || c == b'.'
+        };
+        let name: String = code[start + needle.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !preceded_by_word && !name.is_empty() {
+            found.insert(name);
+        }
+        from = start + needle.len();
+    }
+    found
+}
+
+/// The `-- materialized: …` header of a model (default: table).
+fn materialization(file: &str, sql: &str) -> Result<Materialized> {
+    let header = sql
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("--") || l.trim().is_empty())
+        .filter_map(|l| {
+            l.trim_start_matches(['-', ' '])
+                .trim()
+                .strip_prefix("materialized:")
+                .map(|v| v.trim().to_lowercase())
+        })
+        .next();
+    match header.as_deref() {
+        None | Some("table") => Ok(Materialized::Table),
+        Some("staging") => Ok(Materialized::Staging),
+        Some("view") => Ok(Materialized::View),
+        Some(other) => Err(LakeError::model(
+            file,
+            format!("unknown materialization {other:?} (expected table, staging or view)"),
+        )),
+    }
+}
+
+/// All models of a `sql/` folder.
+#[derive(Debug, Clone)]
+pub struct SqlProject {
+    models: Vec<Model>,
+    /// Reference CSV files (`reference/pays.csv` → content).
+    references: BTreeMap<String, String>,
+}
+
+impl SqlProject {
+    /// The `sql/` folder compiled into this binary.
+    pub fn embedded() -> Result<Self> {
+        let mut files = Vec::new();
+        collect_embedded(&EMBEDDED_SQL, &mut files);
+        Self::from_files(files)
+    }
+
+    /// A `sql/` folder on disk (to try edited models without rebuilding).
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let mut files = Vec::new();
+        collect_disk(dir, dir, &mut files)?;
+        Self::from_files(files)
+    }
+
+    fn from_files(files: Vec<(String, String)>) -> Result<Self> {
+        let mut models = Vec::new();
+        let mut references = BTreeMap::new();
+        for (path, text) in files {
+            let parts: Vec<&str> = path.split('/').collect();
+            if parts.first() == Some(&"reference") && path.ends_with(".csv") {
+                references.insert(path.clone(), text);
+                continue;
+            }
+            if !path.ends_with(".sql") {
+                continue;
+            }
+            let layer = match parts.first() {
+                Some(&"silver") => Layer::Silver,
+                Some(&"gold") => Layer::Gold,
+                _ => continue,
+            };
+            let file_name = parts.last().copied().unwrap_or_default();
+            let table = file_name.trim_end_matches(".sql").to_string();
+            let folder = if layer == Layer::Gold {
+                parts[1..parts.len() - 1].join("/")
+            } else {
+                String::new()
+            };
+            let mut depends_on = table_references(&text, layer.name());
+            depends_on.remove(&table);
+            let file = format!("sql/{path}");
+            models.push(Model {
+                layer,
+                table,
+                folder,
+                materialized: materialization(&file, &text)?,
+                file,
+                sql: text,
+                depends_on,
+            });
+        }
+        let project = Self { models, references };
+        for layer in [Layer::Silver, Layer::Gold] {
+            project.in_order(layer)?;
+        }
+        Ok(project)
+    }
+
+    /// The models of a layer, each after the models it reads (ties in name order).
+    pub fn in_order(&self, layer: Layer) -> Result<Vec<&Model>> {
+        let mut pending: BTreeMap<&str, &Model> = self
+            .models
+            .iter()
+            .filter(|m| m.layer == layer)
+            .map(|m| (m.table.as_str(), m))
+            .collect();
+        for m in pending.values() {
+            if let Some(missing) = m
+                .depends_on
+                .iter()
+                .find(|d| !pending.contains_key(d.as_str()))
+            {
+                return Err(LakeError::model(
+                    &m.file,
+                    format!("reads {}.{missing}, which no model builds", layer.name()),
+                ));
+            }
+        }
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut ordered = Vec::new();
+        while !pending.is_empty() {
+            let ready: Vec<&str> = pending
+                .iter()
+                .filter(|(_, m)| m.depends_on.iter().all(|d| done.contains(d.as_str())))
+                .map(|(name, _)| *name)
+                .collect();
+            if ready.is_empty() {
+                let cycle: Vec<&str> = pending.keys().copied().collect();
+                return Err(LakeError::model(
+                    layer.name(),
+                    format!("dependency cycle among {}", cycle.join(", ")),
+                ));
+            }
+            for name in ready {
+                if let Some(m) = pending.remove(name) {
+                    ordered.push(m);
+                    done.insert(name);
+                }
+            }
+        }
+        Ok(ordered)
+    }
+
+    pub fn model(&self, qualified: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.qualified_name() == qualified)
+    }
+
+    /// Reference CSV files: (`reference/pays.csv`, content).
+    pub fn references(&self) -> &BTreeMap<String, String> {
+        &self.references
+    }
+}
+
+fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<(String, String)>) {
+    for file in dir.files() {
+        if let Some(text) = file.contents_utf8() {
+            out.push((
+                file.path().to_string_lossy().replace('\\', "/"),
+                text.to_string(),
+            ));
+        }
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn collect_disk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
+    let io = |source| LakeError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_disk(root, &path, out)?;
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path).map_err(|source| LakeError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            out.push((rel, text));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_ignore_comments_and_longer_names() {
+        let sql = "-- reads gold.not_this\nSELECT * FROM gold.fact_achats f JOIN gold.dim_clients c ON x.gold.y = 1\nJOIN silver.achats a";
+        let refs = table_references(sql, "gold");
+        assert_eq!(
+            refs,
+            BTreeSet::from(["fact_achats".into(), "dim_clients".into()])
+        );
+    }
+
+    #[test]
+    fn render_replaces_and_rejects_unknown() {
+        let m = Model {
+            layer: Layer::Silver,
+            table: "t".into(),
+            folder: String::new(),
+            materialized: Materialized::Table,
+            file: "sql/silver/t.sql".into(),
+            sql: "SELECT {{ as_of }} AS a, {{seuil}} AS b".into(),
+            depends_on: BTreeSet::new(),
+        };
+        let vars = BTreeMap::from([
+            (
+                "as_of".to_string(),
+                "TIMESTAMP '2026-01-01 00:00:00'".to_string(),
+            ),
+            ("seuil".to_string(), "10000".to_string()),
+        ]);
+        assert_eq!(
+            m.render(&vars).expect("renders"),
+            "SELECT TIMESTAMP '2026-01-01 00:00:00' AS a, 10000 AS b"
+        );
+        let err = m.render(&BTreeMap::new()).expect_err("unknown name");
+        assert!(err.to_string().contains("as_of"));
+    }
+
+    #[test]
+    fn embedded_project_orders_every_layer() {
+        let project = SqlProject::embedded().expect("embedded sql parses");
+        for layer in [Layer::Silver, Layer::Gold] {
+            let ordered = project.in_order(layer).expect("no cycle");
+            let position = |t: &str| ordered.iter().position(|m| m.table == t);
+            for (i, m) in ordered.iter().enumerate() {
+                for d in &m.depends_on {
+                    assert!(position(d) < Some(i), "{} before {}", d, m.table);
+                }
+            }
+        }
+        assert!(project.references().contains_key("reference/pays.csv"));
+    }
+}

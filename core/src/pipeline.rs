@@ -1,0 +1,249 @@
+//! Running a layer's SQL models on the engine and publishing the result.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::NaiveDateTime;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::UInt64Type;
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog;
+use crate::error::{LakeError, Result};
+use crate::ingest::now;
+use crate::models::{Layer, Materialized, Model, SqlProject};
+use crate::publish::{self, InputRef, LayerManifest, PublishedTable};
+use crate::storage::Lake;
+
+/// The settings SQL models are rendered with (`{{ name }}` placeholders).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Reference time of the run: purchases after it are quarantined (A9).
+    pub as_of: NaiveDateTime,
+    /// Amounts above this are aberrant (A6).
+    pub seuil_montant_aberrant: f64,
+    /// Largest share of quarantined rows per entity before the run stops (blocking).
+    pub seuil_quarantaine: f64,
+    /// Largest share of missing values per client column (reported, not blocking).
+    pub seuil_completude: f64,
+    /// Largest share of purchases dated before the client's registration (reported).
+    pub seuil_coherence: f64,
+}
+
+impl RunSettings {
+    pub fn new(as_of: NaiveDateTime) -> Self {
+        Self {
+            as_of,
+            seuil_montant_aberrant: 10_000.0,
+            seuil_quarantaine: 0.05,
+            seuil_completude: 0.05,
+            seuil_coherence: 0.01,
+        }
+    }
+
+    /// SQL literals for the templates.
+    pub fn template_vars(&self) -> BTreeMap<String, String> {
+        let number = |x: f64| format!("{x:?}");
+        BTreeMap::from([
+            (
+                "as_of".to_string(),
+                format!("TIMESTAMP '{}'", self.as_of.format("%Y-%m-%d %H:%M:%S")),
+            ),
+            (
+                "seuil_montant_aberrant".to_string(),
+                number(self.seuil_montant_aberrant),
+            ),
+            (
+                "seuil_quarantaine".to_string(),
+                number(self.seuil_quarantaine),
+            ),
+            (
+                "seuil_completude".to_string(),
+                number(self.seuil_completude),
+            ),
+            ("seuil_coherence".to_string(), number(self.seuil_coherence)),
+        ])
+    }
+
+    fn recorded(&self) -> BTreeMap<String, String> {
+        let mut vars = self.template_vars();
+        vars.insert(
+            "as_of".into(),
+            self.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        );
+        vars
+    }
+}
+
+/// Progress of a layer run, for display.
+#[derive(Debug, Clone)]
+pub enum ModelEvent<'a> {
+    Started {
+        model: &'a Model,
+        index: usize,
+        total: usize,
+    },
+    Finished {
+        model: &'a Model,
+        rows: Option<u64>,
+        seconds: f64,
+    },
+}
+
+/// Executes one model: a view is registered, a table is written as Parquet under `prefix`
+/// and registered from there. Returns the rows written (tables only).
+async fn execute_model(
+    ctx: &SessionContext,
+    lake: &Lake,
+    model: &Model,
+    prefix: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<Option<(String, u64)>> {
+    let sql = model.render(vars)?;
+    let name = TableReference::partial(model.layer.name(), model.table.as_str());
+    let fail = |e: datafusion::error::DataFusionError| LakeError::model(&model.file, e);
+    let df = ctx.sql(&sql).await.map_err(fail)?;
+    match model.materialized {
+        Materialized::View => {
+            ctx.deregister_table(name.clone())?;
+            ctx.register_table(name, df.into_view()).map_err(fail)?;
+            Ok(None)
+        }
+        Materialized::Table | Materialized::Staging => {
+            let key = if model.materialized == Materialized::Staging {
+                format!("{prefix}_staging/{}/", model.table)
+            } else {
+                format!("{prefix}{}/", model.output_folder())
+            };
+            let written = df
+                .write_parquet(&lake.url(&key), DataFrameWriteOptions::new(), None)
+                .await
+                .map_err(fail)?;
+            let rows = written
+                .iter()
+                .filter_map(|b| b.column_by_name("count"))
+                .filter_map(|c| c.as_primitive_opt::<UInt64Type>())
+                .flat_map(|c| c.iter().flatten())
+                .sum();
+            catalog::register_parquet_folder(ctx, name, &lake.url(&key)).await?;
+            Ok(Some((key, rows)))
+        }
+    }
+}
+
+/// What a layer run needs from the session.
+pub struct LayerContext<'a> {
+    pub ctx: &'a SessionContext,
+    pub lake: &'a Lake,
+    pub project: &'a SqlProject,
+    /// Engine description recorded in the manifest.
+    pub engine: &'a str,
+}
+
+/// Runs every model of a layer into a new run folder, checks the quality gate (Silver), and
+/// publishes the run. On any error nothing is published and readers keep the previous run.
+pub async fn run_layer(
+    context: &LayerContext<'_>,
+    layer: Layer,
+    settings: &RunSettings,
+    inputs: Vec<InputRef>,
+    mut on_event: impl FnMut(ModelEvent<'_>),
+) -> Result<LayerManifest> {
+    let LayerContext {
+        ctx,
+        lake,
+        project,
+        engine,
+    } = *context;
+    let run_id = publish::new_run_id();
+    let prefix = publish::run_prefix(layer, &run_id);
+    let started_at = now();
+    let vars = settings.template_vars();
+    let models = project.in_order(layer)?;
+    let mut tables = BTreeMap::new();
+    for (index, model) in models.iter().enumerate() {
+        on_event(ModelEvent::Started {
+            model,
+            index,
+            total: models.len(),
+        });
+        let clock = Instant::now();
+        let written = execute_model(ctx, lake, model, &prefix, &vars).await?;
+        let seconds = clock.elapsed().as_secs_f64();
+        on_event(ModelEvent::Finished {
+            model,
+            rows: written.as_ref().map(|(_, rows)| *rows),
+            seconds,
+        });
+        if let (Some((path, rows)), Materialized::Table) = (written, model.materialized) {
+            tables.insert(
+                model.table.clone(),
+                PublishedTable {
+                    path,
+                    rows,
+                    seconds,
+                },
+            );
+        }
+    }
+    if layer == Layer::Silver {
+        quality_gate(ctx, lake, &prefix).await?;
+    }
+    let manifest = LayerManifest {
+        layer: layer.name().to_string(),
+        run_id,
+        as_of: settings.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
+        engine: engine.to_string(),
+        started_at,
+        finished_at: now(),
+        inputs,
+        settings: settings.recorded(),
+        tables,
+        previous_runs: Vec::new(),
+    };
+    publish::publish(lake, layer, manifest).await
+}
+
+/// Fails when a blocking check of `silver.quality` is not ok.
+async fn quality_gate(ctx: &SessionContext, lake: &Lake, prefix: &str) -> Result<()> {
+    let failed = ctx
+        .sql(
+            "SELECT \"table\", controle, nb_echecs, observe, pct_echecs, seuil \
+             FROM silver.quality WHERE bloquant AND NOT ok ORDER BY \"table\", controle",
+        )
+        .await?
+        .collect()
+        .await?;
+    let mut lines = Vec::new();
+    for batch in &failed {
+        let text = datafusion::arrow::util::display::ArrayFormatter::try_new;
+        let columns: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| text(c.as_ref(), &Default::default()))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(datafusion::error::DataFusionError::from)?;
+        for row in 0..batch.num_rows() {
+            let v = |i: usize| columns[i].value(row).to_string();
+            lines.push(format!(
+                "  {}.{}: {} of {} rows ({}) above the threshold {}",
+                v(0),
+                v(1),
+                v(2),
+                v(3),
+                v(4),
+                v(5)
+            ));
+        }
+    }
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        Err(LakeError::QualityGate {
+            failures: lines.join("\n"),
+            report: lake.url(&format!("{prefix}quality/")),
+        })
+    }
+}

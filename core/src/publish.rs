@@ -1,0 +1,107 @@
+//! Publishing a layer: a run writes its tables under `<layer>/runs/<run_id>/`, then one object,
+//! `<layer>/_current.json`, is replaced to point readers at it. Until that single put, readers
+//! keep seeing the previous run, whole; a run that dies leaves only an unreferenced folder,
+//! removed by the next successful publish.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::models::Layer;
+use crate::storage::Lake;
+
+/// Published runs kept per layer (the current one and the one before, for readers that resolved
+/// the previous pointer just before the switch).
+const RUNS_KEPT: usize = 2;
+
+/// The manifest of one published layer run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LayerManifest {
+    pub layer: String,
+    pub run_id: String,
+    pub as_of: String,
+    pub engine: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// What the run read: Bronze files with their SHA-256, or the Silver run it built on.
+    pub inputs: Vec<InputRef>,
+    /// Settings the SQL was rendered with (thresholds, as_of).
+    pub settings: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, PublishedTable>,
+    /// Runs published before this one, newest first (for retention).
+    #[serde(default)]
+    pub previous_runs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputRef {
+    pub name: String,
+    /// SHA-256 of a Bronze file, or the run id of a layer.
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PublishedTable {
+    /// Folder of the table's Parquet files, relative to the lake root.
+    pub path: String,
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+pub fn current_key(layer: Layer) -> String {
+    format!("{}/_current.json", layer.name())
+}
+
+pub fn run_prefix(layer: Layer, run_id: &str) -> String {
+    format!("{}/runs/{run_id}/", layer.name())
+}
+
+/// A run id that sorts by start time: `20261128T160102Z-1a2b3c4d`.
+pub fn new_run_id() -> String {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{stamp}-{}", &suffix[..8])
+}
+
+/// The manifest readers currently see, if the layer was ever published.
+pub async fn current(lake: &Lake, layer: Layer) -> Result<Option<LayerManifest>> {
+    lake.get_json(&current_key(layer)).await
+}
+
+/// Makes a finished run the current one, then removes runs no reader can reach any more.
+pub async fn publish(
+    lake: &Lake,
+    layer: Layer,
+    mut manifest: LayerManifest,
+) -> Result<LayerManifest> {
+    let previous = current(lake, layer).await?;
+    manifest.previous_runs = previous
+        .map(|p| {
+            std::iter::once(p.run_id)
+                .chain(p.previous_runs)
+                .take(RUNS_KEPT - 1)
+                .collect()
+        })
+        .unwrap_or_default();
+    let prefix = run_prefix(layer, &manifest.run_id);
+    lake.put_json(&format!("{prefix}_manifest.json"), &manifest)
+        .await?;
+    // The switch: one atomic put.
+    lake.put_json(&current_key(layer), &manifest).await?;
+    remove_unreachable_runs(lake, layer, &manifest).await?;
+    Ok(manifest)
+}
+
+async fn remove_unreachable_runs(lake: &Lake, layer: Layer, current: &LayerManifest) -> Result<()> {
+    let keep: Vec<&str> = std::iter::once(current.run_id.as_str())
+        .chain(current.previous_runs.iter().map(String::as_str))
+        .collect();
+    for run in lake.list_dirs(&format!("{}/runs", layer.name())).await? {
+        // Only runs older than the current one: a newer folder may belong to a run in progress.
+        if !keep.contains(&run.as_str()) && run < current.run_id {
+            lake.delete_prefix(&run_prefix(layer, &run)).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! A lake session: the lake storage, an engine context with every published table registered,
+//! and the SQL project. The stages of `lake run` are methods on it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDateTime, Timelike};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+
+use crate::catalog;
+use crate::engine::{self, EngineKind};
+use crate::error::{LakeError, Result};
+use crate::ingest::{self, BronzeManifest, IngestReport};
+use crate::models::{Layer, SqlProject};
+use crate::pipeline::{self, LayerContext, ModelEvent, RunSettings};
+use crate::publish::{InputRef, LayerManifest};
+use crate::storage::{Lake, S3Options};
+
+/// Where the lake is and what runs its SQL.
+#[derive(Debug, Clone)]
+pub struct LakeOptions {
+    /// Local folder or `s3://bucket/prefix`.
+    pub location: String,
+    pub s3: S3Options,
+    pub engine: EngineKind,
+    /// Partitions per query (default: one per core).
+    pub partitions: usize,
+    /// Run the models of this `sql/` folder instead of the ones compiled in.
+    pub sql_dir: Option<PathBuf>,
+}
+
+impl LakeOptions {
+    pub fn local(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            s3: S3Options::default(),
+            engine: EngineKind::Standalone,
+            partitions: engine::default_partitions(),
+            sql_dir: None,
+        }
+    }
+}
+
+pub struct LakeSession {
+    pub lake: Lake,
+    pub ctx: SessionContext,
+    pub project: SqlProject,
+    pub engine: EngineKind,
+}
+
+impl LakeSession {
+    /// Opens the lake, connects the engine and registers every published table.
+    pub async fn open(options: &LakeOptions) -> Result<Self> {
+        let lake = Lake::open(&options.location, &options.s3)?;
+        let project = match &options.sql_dir {
+            Some(dir) => SqlProject::from_dir(dir)?,
+            None => SqlProject::embedded()?,
+        };
+        let ctx = engine::connect(&options.engine, &lake, options.partitions).await?;
+        catalog::register_all(&ctx, &lake).await?;
+        Ok(Self {
+            lake,
+            ctx,
+            project,
+            engine: options.engine.clone(),
+        })
+    }
+
+    /// `lake ingest`: CSV files of a folder into Bronze; the Bronze tables are re-registered.
+    pub async fn ingest(
+        &self,
+        source_dir: &Path,
+        on_file: impl FnMut(&str),
+    ) -> Result<IngestReport> {
+        let report = ingest::ingest_folder(&self.lake, source_dir, on_file).await?;
+        catalog::register_bronze(&self.ctx, &self.lake).await?;
+        Ok(report)
+    }
+
+    /// Bronze → Silver, with the quality gate; publishes Silver.
+    pub async fn run_silver(
+        &self,
+        settings: &RunSettings,
+        on_event: impl FnMut(ModelEvent<'_>),
+    ) -> Result<LayerManifest> {
+        for (key, text) in self.project.references() {
+            self.lake.put(key, text.clone().into_bytes()).await?;
+        }
+        catalog::register_reference(&self.ctx, &self.lake).await?;
+        let bronze: BronzeManifest = catalog::register_bronze(&self.ctx, &self.lake).await?;
+        for entity in ingest::Entity::ALL {
+            if bronze.files_of(entity).next().is_none() {
+                return Err(LakeError::NotPublished {
+                    layer: format!("bronze ({} files)", entity.name()),
+                });
+            }
+        }
+        let engine = self.engine.to_string();
+        let inputs = bronze
+            .files
+            .iter()
+            .map(|f| InputRef {
+                name: f.source_name.clone(),
+                version: f.sha256.clone(),
+            })
+            .collect();
+        pipeline::run_layer(
+            &self.layer_context(&engine),
+            Layer::Silver,
+            settings,
+            inputs,
+            on_event,
+        )
+        .await
+    }
+
+    /// Silver → Gold; publishes Gold.
+    pub async fn run_gold(
+        &self,
+        settings: &RunSettings,
+        on_event: impl FnMut(ModelEvent<'_>),
+    ) -> Result<LayerManifest> {
+        let silver = catalog::register_layer(&self.ctx, &self.lake, Layer::Silver)
+            .await?
+            .ok_or_else(|| LakeError::NotPublished {
+                layer: "silver".into(),
+            })?;
+        let engine = self.engine.to_string();
+        pipeline::run_layer(
+            &self.layer_context(&engine),
+            Layer::Gold,
+            settings,
+            vec![InputRef {
+                name: "silver".into(),
+                version: silver.run_id,
+            }],
+            on_event,
+        )
+        .await
+    }
+
+    fn layer_context<'a>(&'a self, engine: &'a str) -> LayerContext<'a> {
+        LayerContext {
+            ctx: &self.ctx,
+            lake: &self.lake,
+            project: &self.project,
+            engine,
+        }
+    }
+
+    /// Runs a SQL query and collects its result.
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+
+    /// The headline KPIs and the largest RFM segments of the published Gold.
+    pub async fn summary(&self) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
+        let kpis = self
+            .query(
+                "SELECT ca_total, nb_achats, nb_clients_acheteurs, nb_clients_inscrits, \
+                 ROUND(panier_moyen, 2) AS panier_moyen, ROUND(gini, 3) AS gini, \
+                 ROUND(part_ca_top20, 3) AS part_ca_top20, ROUND(clv_moyenne, 2) AS clv_moyenne, \
+                 ROUND(taux_retention_moyen, 3) AS taux_retention_moyen, date_min, date_max \
+                 FROM gold.kpi_globaux",
+            )
+            .await?;
+        let segments = self
+            .query(
+                "SELECT segment, COUNT(*) AS clients, SUM(montant) AS ca \
+                 FROM gold.dim_rfm GROUP BY segment ORDER BY clients DESC, segment LIMIT 5",
+            )
+            .await?;
+        Ok((kpis, segments))
+    }
+}
+
+/// The reference time of a run: given, else the generator's (from its manifest in the source
+/// folder), else now (UTC, to the second).
+pub fn resolve_as_of(given: Option<NaiveDateTime>, source_dir: &Path) -> Result<NaiveDateTime> {
+    if let Some(as_of) = given {
+        return Ok(as_of);
+    }
+    let manifest_path = source_dir.join(lake_generator::MANIFEST_FILE);
+    if manifest_path.exists() {
+        let manifest = lake_generator::Manifest::read(&manifest_path)?;
+        return parse_as_of(&manifest.as_of);
+    }
+    Ok(chrono::Utc::now()
+        .naive_utc()
+        .with_nanosecond(0)
+        .unwrap_or_else(|| chrono::Utc::now().naive_utc()))
+}
+
+/// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`.
+pub fn parse_as_of(text: &str) -> Result<NaiveDateTime> {
+    let t = text.trim();
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        })
+        .map_err(|_| LakeError::BadSetting {
+            name: "as_of".into(),
+            reason: format!("{text:?}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"),
+        })
+}
+
+/// True when a folder holds at least one `clients*.csv` and one `achats*.csv`.
+pub fn has_sources(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ingest::Entity::ALL
+        .iter()
+        .all(|e| names.iter().any(|n| ingest::Entity::of_file(n) == Some(*e)))
+}

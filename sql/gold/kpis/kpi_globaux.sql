@@ -1,0 +1,47 @@
+-- gold.kpi_globaux: the headline figures (one row).
+-- Reads: silver.achats, silver.clients, gold.kpi_clv, gold.kpi_retention, gold.concentration,
+--        gold.parametres.
+--
+-- panier_moyen = ca_total / nb_achats; clv_moyenne = mean clv_12m over buyers;
+-- taux_retention_moyen = mean of kpi_retention.taux_retention; gini and part_ca_top20 as in
+-- gold.concentration.
+
+WITH ventes AS (
+    SELECT
+        SUM(montant)                                                       AS ca_total,
+        COUNT(*)                                                           AS nb_achats,
+        COUNT(DISTINCT id_client)                                          AS nb_clients_acheteurs
+    FROM silver.achats
+),
+
+inscrits AS (
+    SELECT COUNT(*) AS nb_clients_inscrits FROM silver.clients
+),
+
+clv AS (
+    SELECT AVG(clv_12m) AS clv_moyenne FROM gold.kpi_clv
+),
+
+retention AS (
+    SELECT AVG(taux_retention) AS taux_retention_moyen FROM gold.kpi_retention
+)
+
+SELECT
+    v.ca_total,
+    v.nb_achats,
+    v.nb_clients_acheteurs,
+    i.nb_clients_inscrits,
+    CAST(v.ca_total AS DOUBLE) / v.nb_achats                               AS panier_moyen,
+    l.clv_moyenne,
+    r.taux_retention_moyen,
+    c.gini,
+    c.part_ca_top20,
+    p.date_min,
+    p.date_max,
+    p.ref_date
+FROM ventes AS v
+CROSS JOIN inscrits AS i
+CROSS JOIN clv AS l
+CROSS JOIN retention AS r
+CROSS JOIN gold.concentration AS c
+CROSS JOIN gold.parametres AS p

@@ -1,0 +1,46 @@
+-- gold.kpi_produits: performance of every product sold.
+-- Reads: silver.achats, gold.parametres.
+--
+-- part_ca: share of total CA; rang_ca: RANK by CA descending, then product name;
+-- ca_dernier_mois / ca_mois_precedent: CA in the last month with purchases and the month before
+-- (0 without sales); croissance_mom = (last - previous) / previous, NULL when previous is 0.
+
+WITH ventes AS (
+    SELECT
+        a.produit,
+        a.id_client,
+        a.montant,
+        CAST(date_part('year', a.date_achat) AS BIGINT) * 12
+            + CAST(date_part('month', a.date_achat) AS BIGINT) - 1         AS mois_index,
+        p.dernier_mois_index
+    FROM silver.achats AS a
+    CROSS JOIN gold.parametres AS p
+),
+
+par_produit AS (
+    SELECT
+        produit,
+        SUM(montant)                                                       AS ca,
+        COUNT(*)                                                           AS nb_achats,
+        COUNT(DISTINCT id_client)                                          AS nb_clients,
+        SUM(CASE WHEN mois_index = dernier_mois_index
+                 THEN montant ELSE CAST(0 AS DECIMAL(12, 2)) END)          AS ca_dernier_mois,
+        SUM(CASE WHEN mois_index = dernier_mois_index - 1
+                 THEN montant ELSE CAST(0 AS DECIMAL(12, 2)) END)          AS ca_mois_precedent
+    FROM ventes
+    GROUP BY produit
+)
+
+SELECT
+    produit,
+    ca,
+    nb_achats,
+    nb_clients,
+    CAST(ca AS DOUBLE) / CAST(SUM(ca) OVER () AS DOUBLE)                   AS part_ca,
+    CAST(RANK() OVER (ORDER BY ca DESC, produit) AS INT)                   AS rang_ca,
+    ca_dernier_mois,
+    ca_mois_precedent,
+    CASE WHEN ca_mois_precedent <> 0
+         THEN CAST(ca_dernier_mois - ca_mois_precedent AS DOUBLE)
+              / CAST(ca_mois_precedent AS DOUBLE) END                      AS croissance_mom
+FROM par_produit
