@@ -1,0 +1,188 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lake",
+    version,
+    about = "E-commerce data lake on Ballista: generate → Bronze → Silver → Gold, as SQL files",
+    long_about = "E-commerce data lake on Ballista.\n\n\
+        CSV sources (clients, achats) are ingested into Bronze, cleaned into Silver and \
+        aggregated into Gold KPIs by the SQL models of sql/, run on Ballista (standalone in this \
+        process by default, or a remote cluster with --scheduler). Each layer is published \
+        atomically with a manifest.\n\n\
+        Start with `lake run`: it generates SF 0.1 data when data/sources is empty, then runs \
+        every stage and prints the KPIs. Then query with `lake sql \"SELECT * FROM gold.kpi_globaux\"`.",
+    after_help = "Examples:\n  \
+        lake run                                   # the whole pipeline, local lake in ./lake\n  \
+        lake generate --scale 1 --out data/sources # 100 000 clients, 1 000 000 purchases\n  \
+        lake sql \"SELECT segment, COUNT(*) FROM gold.dim_rfm GROUP BY 1\" --format csv\n  \
+        lake --lake s3://lake/demo --s3-endpoint http://127.0.0.1:9000 --s3-allow-http run"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub lake: LakeArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the lake lives and which engine runs the SQL.
+#[derive(Debug, Args, Clone)]
+pub struct LakeArgs {
+    /// Lake root: a local folder, or s3://bucket/prefix.
+    #[arg(long, global = true, env = "LAKE_ROOT", default_value = "lake")]
+    pub lake: String,
+
+    /// Ballista scheduler of a remote cluster (df://host:port); default: standalone in-process.
+    #[arg(long, global = true, env = "LAKE_SCHEDULER")]
+    pub scheduler: Option<String>,
+
+    /// Engine when no --scheduler is given: Ballista standalone, or DataFusion alone.
+    #[arg(long, global = true, env = "LAKE_ENGINE", value_enum, default_value_t = LocalEngine::Standalone)]
+    pub engine: LocalEngine,
+
+    /// Partitions per query (default: number of cores).
+    #[arg(long, global = true, env = "LAKE_PARTITIONS")]
+    pub partitions: Option<usize>,
+
+    /// Run the SQL models of this folder instead of those built into the binary.
+    #[arg(long, global = true, env = "LAKE_SQL_DIR")]
+    pub sql_dir: Option<PathBuf>,
+
+    /// S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO (default: AWS_ENDPOINT).
+    #[arg(long, global = true, env = "LAKE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// S3 access key (default: AWS_ACCESS_KEY_ID).
+    #[arg(long, global = true, env = "LAKE_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// S3 secret key (default: AWS_SECRET_ACCESS_KEY).
+    #[arg(
+        long,
+        global = true,
+        env = "LAKE_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: Option<String>,
+
+    /// S3 region (default: AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long, global = true, env = "LAKE_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// Allow a plain-http S3 endpoint (MinIO and test servers).
+    #[arg(long, global = true, env = "LAKE_S3_ALLOW_HTTP")]
+    pub s3_allow_http: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LocalEngine {
+    /// Ballista scheduler and executor inside this process.
+    Standalone,
+    /// DataFusion alone (no Ballista), for comparison.
+    Datafusion,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The main job: generate (when no sources exist) → ingest → Silver → Gold, then KPIs.
+    Run(RunArgs),
+    /// Write deterministic clients.csv / achats.csv with injected defects and a manifest.
+    Generate(GenerateArgs),
+    /// Ingest new or changed CSV files of a folder into sources/ and bronze/.
+    Ingest(SourcesArgs),
+    /// Build and publish Silver from Bronze (quality report, quarantine).
+    Silver(SettingsArgs),
+    /// Build and publish Gold from the published Silver.
+    Gold(SettingsArgs),
+    /// Run SQL against bronze.*, silver.*, gold.*, reference.* and print the result.
+    Sql(SqlArgs),
+    /// Show what each layer currently publishes (run id, as_of, tables and rows).
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    /// Folder of the CSV sources (clients*.csv, achats*.csv).
+    #[arg(long, default_value = "data/sources")]
+    pub sources: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Reference time (YYYY-MM-DD[ HH:MM:SS]); default: the generator's, else now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Folder whose generation manifest gives the default as_of.
+    #[arg(long, default_value = "data/sources")]
+    pub sources: PathBuf,
+    /// Amounts above this are quarantined as aberrant (rule A6).
+    #[arg(long, default_value_t = 10_000.0)]
+    pub seuil_montant_aberrant: f64,
+    /// Largest share of quarantined rows per entity; above it the run stops (blocking check).
+    #[arg(long, default_value_t = 0.05)]
+    pub seuil_quarantaine: f64,
+    /// Largest share of missing values per client column (reported).
+    #[arg(long, default_value_t = 0.05)]
+    pub seuil_completude: f64,
+    /// Largest share of purchases dated before registration (reported).
+    #[arg(long, default_value_t = 0.01)]
+    pub seuil_coherence: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Scale factor of the data generated when the sources folder is empty (1 = 1 M purchases).
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Scale factor: SF 1 = 100 000 clients and 1 000 000 purchases over two years.
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Random seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Reference time: purchases end the day before; future-dated defects come after.
+    #[arg(long, default_value = "2026-01-01")]
+    pub as_of: String,
+    /// Output folder.
+    #[arg(long, default_value = "data/sources")]
+    pub out: PathBuf,
+    /// Share of rows each defect touches (default 0.002).
+    #[arg(long)]
+    pub defect_rate: Option<f64>,
+    /// Rate of one defect, ID=RATE (repeatable), e.g. --defect A4=0.01.
+    #[arg(long = "defect", value_name = "ID=RATE")]
+    pub defects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query (or use -f).
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub query: Option<String>,
+    /// Read the query from a file.
+    #[arg(short = 'f', long)]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}

@@ -1,0 +1,212 @@
+//! The `lake` binary end to end, in a temporary working folder with the default paths
+//! (`data/sources`, `lake/`).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn lake(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lake"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("LAKE_ROOT")
+        .env_remove("LAKE_SCHEDULER")
+        .output()
+        .expect("lake runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = lake(dir, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "lake {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn run_prints_kpis_and_sql_formats_results() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ok(dir.path(), &["run", "--scale", "0.01"]);
+    assert!(out.contains("== generate: no sources"), "{out}");
+    assert!(out.contains("== KPIs"), "{out}");
+    assert!(out.contains("gini"), "{out}");
+    assert!(out.contains("largest RFM segments"), "{out}");
+    assert!(dir.path().join("lake/gold/_current.json").exists());
+
+    // The generator's manifest gives the expected number of Silver purchases.
+    let manifest: serde_json::Value = serde_json::from_str(&read(
+        &dir.path().join("data/sources/generation_manifest.json"),
+    ))
+    .expect("manifest json");
+    let expected = manifest["expected"]["achats"]
+        .as_u64()
+        .expect("expected achats");
+
+    let csv = ok(
+        dir.path(),
+        &[
+            "sql",
+            "SELECT nb_achats FROM gold.kpi_globaux",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(csv, format!("nb_achats\n{expected}\n"));
+    let json = ok(
+        dir.path(),
+        &[
+            "sql",
+            "SELECT COUNT(*) AS n FROM silver.achats",
+            "--format",
+            "json",
+        ],
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("json output");
+    assert_eq!(parsed[0]["n"].as_u64(), Some(expected));
+
+    let query_file = dir.path().join("q.sql");
+    std::fs::write(&query_file, "SELECT COUNT(*) AS n FROM gold.dim_temps").expect("write");
+    let table = ok(dir.path(), &["sql", "-f", "q.sql"]);
+    assert!(table.contains("| n "), "{table}");
+
+    let status = ok(dir.path(), &["status"]);
+    assert!(status.contains("silver: run"), "{status}");
+    assert!(status.contains("kpi_globaux"), "{status}");
+
+    // A second run ingests nothing new and publishes a new Gold run.
+    let again = ok(dir.path(), &["run"]);
+    assert!(again.contains("0 file(s) ingested, 2 unchanged"), "{again}");
+
+    // A bad query fails with the engine's message.
+    let bad = lake(dir.path(), &["sql", "SELECT nope FROM gold.kpi_globaux"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope"));
+}
+
+#[test]
+fn failed_quality_gate_publishes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    ok(
+        dir.path(),
+        &["generate", "--scale", "0.01", "--defect-rate", "0.004"],
+    );
+    let out = lake(dir.path(), &["run", "--seuil-quarantaine", "0.001"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("blocking quality checks failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("achats.taux_quarantaine"), "{stderr}");
+    assert!(!dir.path().join("lake/silver/_current.json").exists());
+    assert!(!dir.path().join("lake/gold/_current.json").exists());
+}
+
+/// Kills `lake run` while Silver is writing; the previous Silver and Gold stay published and
+/// readable, and the next run succeeds and removes the dead run's folder.
+#[test]
+fn killed_run_leaves_previous_layers_intact() {
+    let dir = tempfile::tempdir().expect("tmp");
+    ok(dir.path(), &["run", "--scale", "0.1"]);
+    let silver_pointer = read(&dir.path().join("lake/silver/_current.json"));
+    let gold_pointer = read(&dir.path().join("lake/gold/_current.json"));
+    let kpis = ok(
+        dir.path(),
+        &["sql", "SELECT * FROM gold.kpi_globaux", "--format", "csv"],
+    );
+    let silver_runs = dir.path().join("lake/silver/runs");
+    let runs_before: Vec<_> = std::fs::read_dir(&silver_runs)
+        .expect("runs")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lake"))
+        .current_dir(dir.path())
+        .args(["run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait (bounded) for a new Silver run folder with data in it: Silver is writing.
+    let started = Instant::now();
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("lake run ended before Silver")
+            .expect("line");
+        if line.starts_with("== silver") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no Silver stage"
+        );
+    }
+    let new_run_has_files = || {
+        std::fs::read_dir(&silver_runs)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| !runs_before.contains(&e.file_name()) && walk_has_file(&e.path()))
+            })
+            .unwrap_or(false)
+    };
+    while !new_run_has_files() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "Silver never wrote"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+
+    assert_eq!(
+        read(&dir.path().join("lake/silver/_current.json")),
+        silver_pointer
+    );
+    assert_eq!(
+        read(&dir.path().join("lake/gold/_current.json")),
+        gold_pointer
+    );
+    assert_eq!(
+        ok(
+            dir.path(),
+            &["sql", "SELECT * FROM gold.kpi_globaux", "--format", "csv"]
+        ),
+        kpis
+    );
+
+    ok(dir.path(), &["run"]);
+    assert_ne!(
+        read(&dir.path().join("lake/gold/_current.json")),
+        gold_pointer
+    );
+    let runs_after = std::fs::read_dir(&silver_runs).expect("runs").count();
+    assert_eq!(
+        runs_after, 2,
+        "the current run and the one before; the dead run is removed"
+    );
+}
+
+fn walk_has_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().any(|e| {
+                let p = e.path();
+                if p.is_dir() { walk_has_file(&p) } else { true }
+            })
+        })
+        .unwrap_or(false)
+}
