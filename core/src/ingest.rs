@@ -295,26 +295,26 @@ async fn upload_raw(lake: &Lake, path: &Path, key: &str) -> Result<()> {
         if n == 0 {
             break;
         }
-        writer.write_all(&buf[..n]).await.map_err(|e| {
-            LakeError::storage(
-                lake.url(key),
-                object_store::Error::Generic {
-                    store: "lake",
-                    source: Box::new(e),
-                },
-            )
-        })?;
+        writer
+            .write_all(&buf[..n])
+            .await
+            .map_err(|e| upload_error(lake, key, e))?;
     }
-    writer.shutdown().await.map_err(|e| {
-        LakeError::storage(
-            lake.url(key),
-            object_store::Error::Generic {
-                store: "lake",
-                source: Box::new(e),
-            },
-        )
-    })?;
+    writer
+        .shutdown()
+        .await
+        .map_err(|e| upload_error(lake, key, e))?;
     Ok(())
+}
+
+fn upload_error(lake: &Lake, key: &str, e: std::io::Error) -> LakeError {
+    LakeError::storage(
+        lake.url(key),
+        object_store::Error::Generic {
+            store: "lake",
+            source: Box::new(e),
+        },
+    )
 }
 
 /// Column layout of one source file: where each Bronze column comes from.

@@ -28,6 +28,21 @@ fn io_error(path: &Path, e: csv::Error) -> GenerateError {
     }
 }
 
+/// Writes the appended rows (duplicates, newer versions, bad ids) after the others and flushes.
+fn finish(
+    mut w: csv::Writer<BufWriter<File>>,
+    path: &Path,
+    appended: &[RawRow],
+) -> Result<(), GenerateError> {
+    for raw in appended {
+        w.write_record(raw).map_err(|e| io_error(path, e))?;
+    }
+    w.flush().map_err(|source| GenerateError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 pub fn write_clients(
     path: &Path,
     clients: &[Client],
@@ -55,13 +70,7 @@ pub fn write_clients(
         ])
         .map_err(err)?;
     }
-    for raw in appended {
-        w.write_record(raw).map_err(err)?;
-    }
-    w.flush().map_err(|source| GenerateError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    finish(w, path, appended)?;
     Ok((clients.len() + appended.len()) as u64)
 }
 
@@ -146,12 +155,6 @@ pub fn write_purchases(
         ])
         .map_err(err)?;
     }
-    for raw in appended {
-        w.write_record(raw).map_err(err)?;
-    }
-    w.flush().map_err(|source| GenerateError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    finish(w, path, appended)?;
     Ok((purchases.len() + appended.len()) as u64)
 }
