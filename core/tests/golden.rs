@@ -16,10 +16,10 @@ mod common;
 
 use chrono::NaiveDate;
 use common::{TestLake, assert_close, fixtures};
-use lake_core::RunSettings;
+use lake_core::{EngineKind, RunSettings};
 
-async fn golden_lake() -> TestLake {
-    let lake = TestLake::open().await;
+async fn golden_lake(engine: EngineKind) -> TestLake {
+    let lake = TestLake::open_on(engine).await;
     lake.add_sources(
         &fixtures("golden"),
         &["clients.csv", "achats.csv", "achats_2025-07.csv"],
@@ -39,16 +39,25 @@ fn row(values: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn golden_pipeline() {
-    let lake = golden_lake().await;
-    silver_clients(&lake).await;
-    silver_achats(&lake).await;
-    quarantine_and_quality(&lake).await;
-    gold_dimensions(&lake).await;
-    gold_rfm(&lake).await;
-    gold_facts(&lake).await;
-    gold_kpis(&lake).await;
-    gold_analytics(&lake).await;
+async fn golden_pipeline_on_ballista_standalone() {
+    check_everything(&golden_lake(EngineKind::Standalone).await).await;
+}
+
+/// The same SQL and UDFs on DataFusion alone give the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_pipeline_on_datafusion() {
+    check_everything(&golden_lake(EngineKind::DataFusion).await).await;
+}
+
+async fn check_everything(lake: &TestLake) {
+    silver_clients(lake).await;
+    silver_achats(lake).await;
+    quarantine_and_quality(lake).await;
+    gold_dimensions(lake).await;
+    gold_rfm(lake).await;
+    gold_facts(lake).await;
+    gold_kpis(lake).await;
+    gold_analytics(lake).await;
 }
 
 async fn silver_clients(lake: &TestLake) {
