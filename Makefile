@@ -26,7 +26,9 @@ lint: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The cluster tests start the lake-scheduler and lake-executor binaries: build them first.
 test: lint
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 fmt:
