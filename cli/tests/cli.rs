@@ -1,31 +1,14 @@
 //! The `lake` binary end to end, in a temporary working folder with the default paths
 //! (`data/sources`, `lake/`).
 
+mod common;
+
+use common::{lake, ok};
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn lake(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lake"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("LAKE_ROOT")
-        .env_remove("LAKE_SCHEDULER")
-        .output()
-        .expect("lake runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = lake(dir, args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "lake {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -1,10 +1,14 @@
 //! Our scheduler and two executors as processes on loopback: the whole pipeline runs on the
 //! cluster (UDFs registered on every hop), and gives the same Gold as Ballista standalone.
 
+mod common;
+
+use common::ok;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Binaries of the workspace, built beside `lake` by `cargo test --workspace`.
@@ -136,27 +140,6 @@ fn start_cluster(dir: &Path) -> Cluster {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn lake(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lake"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("LAKE_ROOT")
-        .env_remove("LAKE_SCHEDULER")
-        .output()
-        .expect("lake runs")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = lake(dir, args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "lake {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 #[test]
