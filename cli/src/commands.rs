@@ -24,12 +24,12 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Silver(args) => {
             let session = open(&cli.lake).await?;
             let settings = settings(&args)?;
-            silver(&session, &settings).await
+            build_layer(&session, Layer::Silver, &settings).await
         }
         Command::Gold(args) => {
             let session = open(&cli.lake).await?;
             let settings = settings(&args)?;
-            gold(&session, &settings).await
+            build_layer(&session, Layer::Gold, &settings).await
         }
         Command::Run(args) => run(&cli.lake, &args).await,
         Command::Sql(args) => sql(&cli.lake, &args).await,
@@ -157,31 +157,30 @@ async fn ingest(session: &LakeSession, sources: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn silver(session: &LakeSession, settings: &RunSettings) -> Result<()> {
-    let progress = StageProgress::new("silver");
+/// Builds and publishes one layer, with a progress line per model.
+async fn build_layer(session: &LakeSession, layer: Layer, settings: &RunSettings) -> Result<()> {
+    let progress = StageProgress::new(layer.name());
     let clock = Instant::now();
-    let result = session.run_silver(settings, |e| progress.on_event(e)).await;
+    let result = match layer {
+        Layer::Silver => session.run_silver(settings, |e| progress.on_event(e)).await,
+        Layer::Gold => session.run_gold(settings, |e| progress.on_event(e)).await,
+    };
     progress.finish();
-    let manifest =
-        result.context("Silver failed; the previously published Silver and Gold are unchanged")?;
+    let unchanged = match layer {
+        Layer::Silver => "Silver and Gold are",
+        Layer::Gold => "Gold is",
+    };
+    let manifest = result.with_context(|| {
+        format!(
+            "{} failed; the previously published {unchanged} unchanged",
+            layer.name()
+        )
+    })?;
     println!(
-        "silver: published run {} (as_of {}) in {:.2} s",
+        "{}: published run {} (as_of {}) in {:.2} s",
+        layer.name(),
         manifest.run_id,
         manifest.as_of,
-        clock.elapsed().as_secs_f64()
-    );
-    Ok(())
-}
-
-async fn gold(session: &LakeSession, settings: &RunSettings) -> Result<()> {
-    let progress = StageProgress::new("gold");
-    let clock = Instant::now();
-    let result = session.run_gold(settings, |e| progress.on_event(e)).await;
-    progress.finish();
-    let manifest = result.context("Gold failed; the previously published Gold is unchanged")?;
-    println!(
-        "gold: published run {} in {:.2} s",
-        manifest.run_id,
         clock.elapsed().as_secs_f64()
     );
     Ok(())
@@ -212,9 +211,9 @@ async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
     ingest(&session, sources).await?;
     let settings = settings(&args.settings)?;
     println!("== silver (as_of {})", settings.as_of);
-    silver(&session, &settings).await?;
+    build_layer(&session, Layer::Silver, &settings).await?;
     println!("== gold");
-    gold(&session, &settings).await?;
+    build_layer(&session, Layer::Gold, &settings).await?;
     let (kpis, segments) = session.summary().await?;
     println!("== KPIs");
     print_batches(&kpis, crate::args::Format::Table)?;

@@ -25,6 +25,13 @@ async fn bronze_files(lake: &TestLake) -> Vec<String> {
         .collect()
 }
 
+async fn ingest(lake: &TestLake) -> lake_core::ingest::IngestReport {
+    lake.session
+        .ingest(&lake.sources(), |_| {})
+        .await
+        .expect("ingest")
+}
+
 /// Every object under bronze/, for checking that refused files left nothing behind.
 async fn bronze_objects(lake: &TestLake) -> Vec<String> {
     let mut keys: Vec<String> = lake
@@ -46,11 +53,7 @@ async fn second_ingest_is_a_no_op_and_new_files_come_alone() {
     write(&lake, "clients.csv", CLIENTS.as_bytes());
     write(&lake, "achats.csv", ACHATS.as_bytes());
     write(&lake, "notes.txt", b"not a source");
-    let first = lake
-        .session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    let first = ingest(&lake).await;
     assert_eq!(first.ingested.len(), 2);
     assert_eq!(first.ignored, vec!["notes.txt".to_string()]);
     assert!(
@@ -63,11 +66,7 @@ async fn second_ingest_is_a_no_op_and_new_files_come_alone() {
     );
 
     let objects = bronze_objects(&lake).await;
-    let second = lake
-        .session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    let second = ingest(&lake).await;
     assert!(second.ingested.is_empty());
     assert_eq!(second.unchanged.len(), 2);
     assert_eq!(bronze_objects(&lake).await, objects, "nothing rewritten");
@@ -77,11 +76,7 @@ async fn second_ingest_is_a_no_op_and_new_files_come_alone() {
         "achats_2026-12.csv",
         b"id_achat,id_client,date_achat,montant,produit\n2,1,2025-03-04 10:00:00,20.00,Livre\n",
     );
-    let third = lake
-        .session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    let third = ingest(&lake).await;
     let names: Vec<&str> = third
         .ingested
         .iter()
@@ -105,20 +100,13 @@ async fn second_ingest_is_a_no_op_and_new_files_come_alone() {
 async fn redelivered_file_replaces_its_previous_version() {
     let lake = TestLake::open().await;
     write(&lake, "clients.csv", CLIENTS.as_bytes());
-    lake.session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    ingest(&lake).await;
     write(
         &lake,
         "clients.csv",
         format!("{CLIENTS}2,Bruno Petit,bruno@exemple.fr,2025-02-15,France\n").as_bytes(),
     );
-    let report = lake
-        .session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    let report = ingest(&lake).await;
     assert_eq!(report.ingested.len(), 1);
     assert_eq!(bronze_files(&lake).await, vec!["clients.csv".to_string()]);
     assert_eq!(lake.value("SELECT COUNT(*) FROM bronze.clients").await, "2");
@@ -133,10 +121,7 @@ async fn redelivered_file_replaces_its_previous_version() {
 async fn bad_files_are_refused_with_a_clear_reason() {
     let lake = TestLake::open().await;
     write(&lake, "clients.csv", CLIENTS.as_bytes());
-    lake.session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    ingest(&lake).await;
     let before = bronze_objects(&lake).await;
 
     // Missing required column.
@@ -156,11 +141,7 @@ async fn bad_files_are_refused_with_a_clear_reason() {
         b"id_client,nom,nom,email,date_inscription,pays\n",
     );
 
-    let report = lake
-        .session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    let report = ingest(&lake).await;
     assert!(report.ingested.is_empty());
     let messages: Vec<String> = report.refused.iter().map(|e| e.to_string()).collect();
     assert_eq!(messages.len(), 4, "{messages:?}");
@@ -217,11 +198,7 @@ async fn odd_but_readable_files_are_kept_and_reported() {
         "achats.csv",
         b"PRODUIT,id_achat,id_client,date_achat,montant,canal\nLivre,1,1,2025-03-03 10:15:00,100.00,web\nLivre,2,1,2025-03-03",
     );
-    let report = lake
-        .session
-        .ingest(&lake.sources(), |_| {})
-        .await
-        .expect("ingest");
+    let report = ingest(&lake).await;
     assert_eq!(report.ingested.len(), 2);
     let warnings = report.warnings.join("\n");
     assert!(warnings.contains("clients.csv: header only"), "{warnings}");
