@@ -57,9 +57,10 @@ pub fn run_prefix(layer: Layer, run_id: &str) -> String {
     format!("{}/runs/{run_id}/", layer.name())
 }
 
-/// A run id that sorts by start time: `20261128T160102Z-1a2b3c4d`.
+/// A run id that sorts by start time, to the millisecond: `20261128T160102123Z-1a2b3c4d`
+/// (retention removes only runs that started before the current one).
 pub fn new_run_id() -> String {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ");
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     format!("{stamp}-{}", &suffix[..8])
 }
