@@ -6,13 +6,18 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use std::net::ToSocketAddrs;
+use std::time::Duration;
+
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::config::{BALLISTA_ADAPTIVE_PLANNER_ENABLED, BALLISTA_JOB_NAME, BallistaConfig};
+use ballista_core::object_store::S3Options as ClusterS3Options;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{LakeError, Result};
-use crate::storage::Lake;
+use crate::storage::{Lake, S3Options};
 
 /// Where SQL jobs run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +72,105 @@ fn runtime_for(lake: &Lake) -> Result<Arc<RuntimeEnv>> {
     Ok(runtime)
 }
 
+/// How long the scheduler may take to accept a connection before the CLI gives up.
+const SCHEDULER_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Fails fast, naming the URL, when nothing listens at a `df://host:port` scheduler URL
+/// (Ballista's client would otherwise retry for a long time).
+fn check_scheduler_reachable(url: &str) -> Result<()> {
+    let unreachable = |reason: String| LakeError::EngineSetup {
+        engine: format!("ballista-remote {url}"),
+        reason: format!(
+            "{reason}. Is the scheduler running? Start a local cluster with `lake cluster up`, \
+             or check --scheduler / LAKE_SCHEDULER"
+        ),
+    };
+    let host_port = url
+        .strip_prefix("df://")
+        .unwrap_or(url)
+        .trim_end_matches('/');
+    let addresses: Vec<_> = host_port
+        .to_socket_addrs()
+        .map_err(|e| {
+            unreachable(format!(
+                "cannot resolve {host_port:?} (expected host:port): {e}"
+            ))
+        })?
+        .collect();
+    let mut last_error = None;
+    for address in &addresses {
+        match std::net::TcpStream::connect_timeout(address, SCHEDULER_CONNECT_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) => last_error = Some(format!("cannot connect to {address}: {e}")),
+        }
+    }
+    Err(unreachable(last_error.unwrap_or_else(|| {
+        format!("{host_port:?} resolves to no address")
+    })))
+}
+
+/// The lake's S3 settings as `s3.*` session options: they travel with every job, so the
+/// scheduler and executors reach the same endpoint with the same credentials as this client.
+/// Unset ones are left to the cluster's own `AWS_*` environment.
+fn cluster_s3_config(config: SessionConfig, lake: &Lake, s3: &S3Options) -> Result<SessionConfig> {
+    let mut config = config.with_option_extension(ClusterS3Options::default());
+    let mut settings: Vec<(&str, String)> = Vec::new();
+    if let Some(endpoint) = lake.endpoint() {
+        settings.push(("s3.endpoint", endpoint.to_string()));
+    }
+    if let (Some(key), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
+        settings.push(("s3.access_key_id", key.clone()));
+        settings.push(("s3.secret_access_key", secret.clone()));
+    }
+    if let Some(region) = &s3.region {
+        settings.push(("s3.region", region.clone()));
+    }
+    if s3.allow_http || lake.endpoint().is_some_and(|e| e.starts_with("http://")) {
+        settings.push(("s3.allow_http", "true".into()));
+    }
+    for (key, value) in settings {
+        config.options_mut().set(key, &value)?;
+    }
+    Ok(config)
+}
+
+/// Names the Ballista jobs this context submits next (shown by `lake jobs` and the scheduler's
+/// REST API). Plain DataFusion sessions have no job names and are left as they are.
+pub fn name_next_jobs(ctx: &SessionContext, name: &str) {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let options = state.config_mut().options_mut();
+    if options.extensions.get::<BallistaConfig>().is_some() {
+        // The key is Ballista's own and the value a plain string: setting it cannot fail.
+        let _ = options.set(BALLISTA_JOB_NAME, name);
+    }
+}
+
+/// Applies `key=value` session settings (`datafusion.*`, `ballista.*`, `s3.*`); an unknown key
+/// or a bad value is an error naming it. On Ballista they travel with every job.
+pub fn apply_settings(ctx: &SessionContext, settings: &[(String, String)]) -> Result<()> {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    for (key, value) in settings {
+        state
+            .config_mut()
+            .options_mut()
+            .set(key, value)
+            .map_err(|e| LakeError::BadSetting {
+                name: key.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
 /// Opens a session on the chosen engine, with the lake's UDFs and object store registered.
-pub async fn connect(kind: &EngineKind, lake: &Lake, partitions: usize) -> Result<SessionContext> {
+pub async fn connect(
+    kind: &EngineKind,
+    lake: &Lake,
+    s3: &S3Options,
+    partitions: usize,
+) -> Result<SessionContext> {
     let setup_error = |e: datafusion::error::DataFusionError| LakeError::EngineSetup {
         engine: kind.to_string(),
         reason: e.to_string(),
@@ -99,7 +201,17 @@ pub async fn connect(kind: &EngineKind, lake: &Lake, partitions: usize) -> Resul
                 .map_err(setup_error)?
         }
         EngineKind::Remote(url) => {
-            let config = SessionConfig::new_with_ballista().with_target_partitions(partitions);
+            check_scheduler_reachable(url)?;
+            // Ballista 55's adaptive planner can leave a job running forever when an executor
+            // dies mid-stage (seen here: the stage is rolled back and never rescheduled); the
+            // static planner reschedules the lost tasks on the survivors. `--set
+            // ballista.planner.adaptive.enabled=true` brings AQE back.
+            let mut config = SessionConfig::new_with_ballista()
+                .with_target_partitions(partitions)
+                .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
+            if lake.is_s3() {
+                config = cluster_s3_config(config, lake, s3)?;
+            }
             let state = SessionStateBuilder::new()
                 .with_config(config)
                 .with_runtime_env(runtime_for(lake)?)

@@ -46,6 +46,9 @@ pub enum LakeError {
     )]
     QualityGate { failures: String, report: String },
 
+    #[error("job {job:?} did not finish within {seconds} s (--job-timeout); nothing was published")]
+    JobTimeout { job: String, seconds: u64 },
+
     #[error("invalid setting {name}: {reason}")]
     BadSetting { name: String, reason: String },
 

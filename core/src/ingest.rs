@@ -308,8 +308,8 @@ async fn upload_raw(lake: &Lake, path: &Path, key: &str) -> Result<()> {
 }
 
 fn upload_error(lake: &Lake, key: &str, e: std::io::Error) -> LakeError {
-    LakeError::storage(
-        lake.url(key),
+    lake.storage_error(
+        key,
         object_store::Error::Generic {
             store: "lake",
             source: Box::new(e),

@@ -10,6 +10,9 @@ use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
 
+use object_store::{ObjectMeta, ObjectStoreExt};
+use parquet::file::metadata::ParquetMetaDataReader;
+
 use crate::catalog;
 use crate::error::{LakeError, Result};
 use crate::ingest::now;
@@ -92,6 +95,11 @@ pub enum ModelEvent<'a> {
     },
 }
 
+/// The name of a model's Ballista job, as `lake jobs` shows it.
+pub fn job_name(model: &Model) -> String {
+    format!("lake {}.{}", model.layer.name(), model.table)
+}
+
 /// Executes one model: a view is registered, a table is written as Parquet under `prefix`
 /// and registered from there. Returns the rows written (tables only).
 async fn execute_model(
@@ -104,6 +112,7 @@ async fn execute_model(
     let sql = model.render(vars)?;
     let name = TableReference::partial(model.layer.name(), model.table.as_str());
     let fail = |e: datafusion::error::DataFusionError| LakeError::model(&model.file, e);
+    crate::engine::name_next_jobs(ctx, &job_name(model));
     let df = ctx.sql(&sql).await.map_err(fail)?;
     match model.materialized {
         Materialized::View => {
@@ -127,10 +136,68 @@ async fn execute_model(
                 .filter_map(|c| c.as_primitive_opt::<UInt64Type>())
                 .flat_map(|c| c.iter().flatten())
                 .sum();
+            check_written_rows(lake, &key, rows, &model.file).await?;
             catalog::register_parquet_folder(ctx, name, &lake.url(&key)).await?;
             Ok(Some((key, rows)))
         }
     }
+}
+
+/// The commit check of a table write: the Parquet files in its folder hold exactly the rows the
+/// write job reported. A write task retried after an executor loss can leave a second copy of
+/// its output beside the first; the run then fails here, before anything is published.
+async fn check_written_rows(lake: &Lake, key: &str, reported: u64, model: &str) -> Result<()> {
+    let mut found: u64 = 0;
+    let mut files = 0;
+    for (file_key, meta) in lake.list(key).await? {
+        if !file_key.ends_with(".parquet") {
+            continue;
+        }
+        files += 1;
+        let rows = parquet_rows(lake, &meta)
+            .await
+            .map_err(|reason| LakeError::model(model, format!("{file_key}: {reason}")))?;
+        found += rows;
+    }
+    if found == reported {
+        Ok(())
+    } else {
+        Err(LakeError::model(
+            model,
+            format!(
+                "the write job reported {reported} rows but {files} Parquet file(s) under {} \
+                 hold {found}: a retried write task left extra output; nothing was published",
+                lake.url(key)
+            ),
+        ))
+    }
+}
+
+/// Rows of a Parquet file, from its footer: the last 8 bytes give the metadata length, the
+/// metadata gives the row count.
+async fn parquet_rows(lake: &Lake, meta: &ObjectMeta) -> std::result::Result<u64, String> {
+    let store = lake.store();
+    let size = meta.size;
+    if size < 12 {
+        return Err(format!("{size} bytes is too short for a Parquet file"));
+    }
+    let tail = store
+        .get_range(&meta.location, size - 8..size)
+        .await
+        .map_err(|e| e.to_string())?;
+    if tail.len() != 8 || &tail[4..] != b"PAR1" {
+        return Err("no Parquet footer".into());
+    }
+    let length = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    let start = size
+        .checked_sub(8 + length)
+        .ok_or("the footer length exceeds the file size")?;
+    let footer = store
+        .get_range(&meta.location, start..size - 8)
+        .await
+        .map_err(|e| e.to_string())?;
+    let metadata = ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| e.to_string())?;
+    u64::try_from(metadata.file_metadata().num_rows()).map_err(|e| e.to_string())
 }
 
 /// What a layer run needs from the session.
@@ -140,6 +207,25 @@ pub struct LayerContext<'a> {
     pub project: &'a SqlProject,
     /// Engine description recorded in the manifest.
     pub engine: &'a str,
+    /// Longest one model's job may run.
+    pub job_timeout: Option<std::time::Duration>,
+}
+
+/// Runs a job, failing with [`LakeError::JobTimeout`] when it outlives `limit`.
+pub async fn bounded<T>(
+    limit: Option<std::time::Duration>,
+    job: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match limit {
+        None => work.await,
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(LakeError::JobTimeout {
+                job: job.to_string(),
+                seconds: limit.as_secs(),
+            })
+        }),
+    }
 }
 
 /// Runs every model of a layer into a new run folder, checks the quality gate (Silver), and
@@ -156,6 +242,7 @@ pub async fn run_layer(
         lake,
         project,
         engine,
+        job_timeout,
     } = *context;
     let run_id = publish::new_run_id();
     let prefix = publish::run_prefix(layer, &run_id);
@@ -170,7 +257,13 @@ pub async fn run_layer(
             total: models.len(),
         });
         let clock = Instant::now();
-        let written = execute_model(ctx, lake, model, &prefix, &vars).await?;
+        let job = job_name(model);
+        let written = bounded(
+            job_timeout,
+            &job,
+            execute_model(ctx, lake, model, &prefix, &vars),
+        )
+        .await?;
         let seconds = clock.elapsed().as_secs_f64();
         on_event(ModelEvent::Finished {
             model,
@@ -208,6 +301,7 @@ pub async fn run_layer(
 
 /// Fails when a blocking check of `silver.quality` is not ok.
 async fn quality_gate(ctx: &SessionContext, lake: &Lake, prefix: &str) -> Result<()> {
+    crate::engine::name_next_jobs(ctx, "lake silver quality gate");
     let failed = ctx
         .sql(
             "SELECT \"table\", controle, nb_echecs, observe, pct_echecs, seuil \

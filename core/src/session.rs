@@ -27,6 +27,10 @@ pub struct LakeOptions {
     pub partitions: usize,
     /// Run the models of this `sql/` folder instead of the ones compiled in.
     pub sql_dir: Option<PathBuf>,
+    /// Session settings (`datafusion.*`, `ballista.*`), applied after the engine's own.
+    pub settings: Vec<(String, String)>,
+    /// Longest a single job (one model, one query) may run; None: no limit.
+    pub job_timeout: Option<std::time::Duration>,
 }
 
 impl LakeOptions {
@@ -37,6 +41,8 @@ impl LakeOptions {
             engine: EngineKind::Standalone,
             partitions: engine::default_partitions(),
             sql_dir: None,
+            settings: Vec::new(),
+            job_timeout: None,
         }
     }
 }
@@ -46,23 +52,29 @@ pub struct LakeSession {
     pub ctx: SessionContext,
     pub project: SqlProject,
     pub engine: EngineKind,
+    pub job_timeout: Option<std::time::Duration>,
 }
 
 impl LakeSession {
     /// Opens the lake, connects the engine and registers every published table.
     pub async fn open(options: &LakeOptions) -> Result<Self> {
         let lake = Lake::open(&options.location, &options.s3)?;
+        if lake.is_s3() {
+            lake.probe().await?;
+        }
         let project = match &options.sql_dir {
             Some(dir) => SqlProject::from_dir(dir)?,
             None => SqlProject::embedded()?,
         };
-        let ctx = engine::connect(&options.engine, &lake, options.partitions).await?;
+        let ctx = engine::connect(&options.engine, &lake, &options.s3, options.partitions).await?;
+        engine::apply_settings(&ctx, &options.settings)?;
         catalog::register_all(&ctx, &lake).await?;
         Ok(Self {
             lake,
             ctx,
             project,
             engine: options.engine.clone(),
+            job_timeout: options.job_timeout,
         })
     }
 
@@ -145,12 +157,15 @@ impl LakeSession {
             lake: &self.lake,
             project: &self.project,
             engine,
+            job_timeout: self.job_timeout,
         }
     }
 
     /// Runs a SQL query and collects its result.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        Ok(self.ctx.sql(sql).await?.collect().await?)
+        engine::name_next_jobs(&self.ctx, "lake sql");
+        let job = async { Ok(self.ctx.sql(sql).await?.collect().await?) };
+        crate::pipeline::bounded(self.job_timeout, "lake sql", job).await
     }
 
     /// The headline KPIs and the largest RFM segments of the published Gold.

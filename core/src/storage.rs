@@ -11,7 +11,9 @@ use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -42,6 +44,18 @@ pub struct Lake {
     prefix: Path,
     /// The folder of a local lake, whose emptied sub-folders are removed after deletes.
     local_root: Option<std::path::PathBuf>,
+    /// The S3 endpoint in use (given, or `AWS_ENDPOINT`), named in every storage error.
+    endpoint: Option<String>,
+}
+
+/// How long an S3 request may keep failing before the error is reported: long enough for a
+/// brief network hiccup, short enough that a stopped server or bad credentials fail fast.
+fn s3_retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig::default(),
+        max_retries: 4,
+        retry_timeout: std::time::Duration::from_secs(30),
+    }
 }
 
 impl Lake {
@@ -56,7 +70,12 @@ impl Lake {
             if bucket.is_empty() {
                 return Err(bad("no bucket name after s3://".into()));
             }
-            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let mut builder = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(s3_retry())
+                .with_client_options(
+                    ClientOptions::new().with_connect_timeout(std::time::Duration::from_secs(5)),
+                );
             if let Some(v) = &s3.endpoint {
                 builder = builder.with_endpoint(v);
             }
@@ -69,9 +88,16 @@ impl Lake {
             if let Some(v) = &s3.region {
                 builder = builder.with_region(v);
             }
-            if s3.allow_http {
+            // An endpoint written http://… says plain HTTP is meant (MinIO, test servers).
+            let http_endpoint = builder
+                .get_config_value(&object_store::aws::AmazonS3ConfigKey::Endpoint)
+                .is_some_and(|e| e.starts_with("http://"));
+            if s3.allow_http || http_endpoint {
                 builder = builder.with_allow_http(true);
             }
+            let endpoint = builder
+                .get_config_value(&object_store::aws::AmazonS3ConfigKey::Endpoint)
+                .filter(|e| !e.is_empty());
             let store = builder.build().map_err(|e| bad(e.to_string()))?;
             let prefix = Path::from(prefix.trim_matches('/'));
             let root = format!("s3://{bucket}/{}", with_slash(prefix.as_ref()));
@@ -81,6 +107,7 @@ impl Lake {
                 store_url: Url::parse(&format!("s3://{bucket}")).map_err(|e| bad(e.to_string()))?,
                 prefix,
                 local_root: None,
+                endpoint,
             })
         } else if location.contains("://") && !location.starts_with("file://") {
             Err(bad(
@@ -100,8 +127,34 @@ impl Lake {
                 store_url: Url::parse("file:///").map_err(|e| bad(e.to_string()))?,
                 prefix: Path::default(),
                 local_root: Some(absolute),
+                endpoint: None,
             })
         }
+    }
+
+    /// Checks that the store answers (server up, bucket there, credentials accepted) with one
+    /// listing of the root, so a misconfigured lake fails before any work starts.
+    pub async fn probe(&self) -> Result<()> {
+        self.store
+            .list_with_delimiter(Some(&self.prefix))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.storage_error("", e))
+    }
+
+    /// The S3 endpoint of an S3 lake (None: AWS's default, or a local lake).
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// A storage error naming the object and, on S3, the endpoint.
+    pub fn storage_error(&self, key: &str, source: object_store::Error) -> LakeError {
+        let location = match (&self.endpoint, self.is_s3()) {
+            (Some(endpoint), _) => format!("{} (S3 endpoint {endpoint})", self.url(key)),
+            (None, true) => format!("{} (AWS S3)", self.url(key)),
+            (None, false) => self.url(key),
+        };
+        LakeError::storage(location, source)
     }
 
     pub fn is_s3(&self) -> bool {
@@ -153,7 +206,7 @@ impl Lake {
         self.store
             .put(&self.path(key), PutPayload::from_bytes(bytes.into()))
             .await
-            .map_err(|e| LakeError::storage(self.url(key), e))?;
+            .map_err(|e| self.storage_error(key, e))?;
         Ok(())
     }
 
@@ -164,10 +217,10 @@ impl Lake {
                 found
                     .bytes()
                     .await
-                    .map_err(|e| LakeError::storage(self.url(key), e))?,
+                    .map_err(|e| self.storage_error(key, e))?,
             )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(LakeError::storage(self.url(key), e)),
+            Err(e) => Err(self.storage_error(key, e)),
         }
     }
 
@@ -201,7 +254,7 @@ impl Lake {
             .list(Some(&prefix))
             .try_collect()
             .await
-            .map_err(|e| LakeError::storage(self.url(key_prefix), e))?;
+            .map_err(|e| self.storage_error(key_prefix, e))?;
         Ok(metas
             .into_iter()
             .map(|m| (self.relative(&m.location), m))
@@ -215,7 +268,7 @@ impl Lake {
             .store
             .list_with_delimiter(Some(&prefix))
             .await
-            .map_err(|e| LakeError::storage(self.url(key_prefix), e))?;
+            .map_err(|e| self.storage_error(key_prefix, e))?;
         Ok(listed
             .common_prefixes
             .iter()
@@ -237,7 +290,7 @@ impl Lake {
     pub async fn delete(&self, key: &str) -> Result<()> {
         match self.store.delete(&self.path(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(LakeError::storage(self.url(key), e)),
+            Err(e) => Err(self.storage_error(key, e)),
         }
     }
 

@@ -11,9 +11,18 @@ use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::config::Config;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_executor::health::spawn_health_server;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use datafusion::execution::SessionStateBuilder;
 use tracing_subscriber::EnvFilter;
+
+const S3_HELP: &str = "S3 / MinIO: each task carries the client's s3.endpoint, s3.access_key_id, \
+s3.secret_access_key, s3.region and s3.allow_http session options (lake sets them from its --s3-* \
+flags); unset ones come from this process's environment: AWS_ENDPOINT, AWS_ACCESS_KEY_ID, \
+AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ALLOW_HTTP.\n\n\
+Health: GET /healthz and /readyz on --bind-health-port. Logs: RUST_LOG (default: \
+--log-level-setting).\n\n\
+Example: lake-executor --scheduler-host 127.0.0.1 --scheduler-port 50050 --bind-port 50051 \
+--bind-grpc-port 50052 --bind-health-port 50053 --vcores 2 --work-dir /var/lib/lake/work";
 
 /// Every function a default DataFusion session has (nested ones such as `generate_series`
 /// included, which Ballista's default registry lacks), plus every lake UDF.
@@ -30,7 +39,14 @@ fn lake_functions() -> BallistaFunctionRegistry {
 
 #[tokio::main]
 async fn main() -> ballista_core::error::Result<()> {
-    let options = Config::parse();
+    let command = Config::command()
+        .name("lake-executor")
+        .about(
+            "The lake's Ballista 55 executor: runs the tasks of lake-scheduler's jobs, with every \
+             lake UDF, reading and writing s3:// with the S3 settings below.",
+        )
+        .after_help(S3_HELP);
+    let options = Config::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let health_address: SocketAddr = format!("{}:{}", options.bind_host, options.bind_health_port)
         .parse()
         .map_err(|e| BallistaError::General(format!("invalid --bind-health-port address: {e}")))?;

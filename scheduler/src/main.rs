@@ -9,10 +9,18 @@ use ballista_core::object_store::{session_config_with_s3_support, session_state_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
 use ballista_scheduler::scheduler_process::start_server;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use datafusion::execution::SessionState;
 use datafusion::prelude::SessionConfig;
 use tracing_subscriber::EnvFilter;
+
+const S3_HELP: &str = "S3 / MinIO: each job carries the client's s3.endpoint, s3.access_key_id, \
+s3.secret_access_key, s3.region and s3.allow_http session options (lake sets them from its --s3-* \
+flags); unset ones come from this process's environment: AWS_ENDPOINT, AWS_ACCESS_KEY_ID, \
+AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ALLOW_HTTP.\n\n\
+REST API on the same port: /api/executors, /api/jobs, /api/job/{id}, /api/job/{id}/stages, \
+/api/metrics. Logs: RUST_LOG (default: --log-level-setting).\n\n\
+Example: lake-scheduler --bind-host 0.0.0.0 --bind-port 50050 --event-log-dir /var/lib/lake/events";
 
 /// A session with S3 support and every lake UDF, for planning the jobs clients submit.
 fn lake_session(config: SessionConfig) -> datafusion::common::Result<SessionState> {
@@ -23,7 +31,15 @@ fn lake_session(config: SessionConfig) -> datafusion::common::Result<SessionStat
 
 #[tokio::main]
 async fn main() -> ballista_core::error::Result<()> {
-    let options = Config::parse();
+    let command = Config::command()
+        .name("lake-scheduler")
+        .about(
+            "The lake's Ballista 55 scheduler: plans the SQL jobs clients submit (lake \
+             --scheduler df://HOST:PORT …) and hands tasks to lake-executor processes. Every lake \
+             UDF is registered; s3:// paths are read with the S3 settings below.",
+        )
+        .after_help(S3_HELP);
+    let options = Config::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let filter =
         std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| options.log_level_setting.clone());
     tracing_subscriber::fmt()
