@@ -6,15 +6,24 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/lake-target
 CARGO ?= cargo
 SCALE ?= 0.1
 
-.PHONY: run test lint fmt build toolchain clean-lake help
+.PHONY: run test lint fmt build toolchain test-servers compose-check cluster-up cluster-down clean-lake help
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, KPIs"
 	@echo "make test    formatting, clippy and every test"
 	@echo "make lint    formatting and clippy only"
+	@echo "make cluster-up / cluster-down   a local Ballista cluster (1 scheduler + 2 executors)"
 
 toolchain:
 	@scripts/ensure-toolchain.sh
+
+# Real servers the tests talk to (S3), installed once outside the clone.
+test-servers: toolchain
+	@scripts/ensure-test-servers.sh
+
+# compose/docker-compose.yml, checked without a Docker engine.
+compose-check:
+	@scripts/check-compose.sh
 
 build: toolchain
 	$(CARGO) build --workspace --bins
@@ -27,9 +36,16 @@ lint: toolchain
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The cluster tests start the lake-scheduler and lake-executor binaries: build them first.
-test: lint
+test: lint test-servers compose-check
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+# A local cluster (1 scheduler + 2 executors) on the default ports 50050-50057.
+cluster-up: build
+	$(CARGO_TARGET_DIR)/debug/lake cluster up
+
+cluster-down:
+	$(CARGO_TARGET_DIR)/debug/lake cluster down
 
 fmt:
 	$(CARGO) fmt --all

@@ -48,6 +48,16 @@ pub struct LakeArgs {
     #[arg(long, global = true, env = "LAKE_PARTITIONS")]
     pub partitions: Option<usize>,
 
+    /// Session setting KEY=VALUE for every query (repeatable), e.g.
+    /// --set ballista.planner.adaptive.enabled=false or --set datafusion.execution.batch_size=16384.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
+
+    /// Longest one job (a model, a query) may run before it is abandoned (and cancelled on the
+    /// cluster) and the command fails; default: no limit.
+    #[arg(long, global = true, env = "LAKE_JOB_TIMEOUT", value_name = "SECONDS")]
+    pub job_timeout_seconds: Option<u64>,
+
     /// Run the SQL models of this folder instead of those built into the binary.
     #[arg(long, global = true, env = "LAKE_SQL_DIR")]
     pub sql_dir: Option<PathBuf>,
@@ -73,9 +83,18 @@ pub struct LakeArgs {
     #[arg(long, global = true, env = "LAKE_S3_REGION")]
     pub s3_region: Option<String>,
 
-    /// Allow a plain-http S3 endpoint (MinIO and test servers).
+    /// Allow plain HTTP to S3 (implied by an http:// endpoint: MinIO and test servers).
     #[arg(long, global = true, env = "LAKE_S3_ALLOW_HTTP")]
     pub s3_allow_http: bool,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("{text:?}: expected KEY=VALUE")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -102,6 +121,96 @@ pub enum Command {
     Sql(SqlArgs),
     /// Show what each layer currently publishes (run id, as_of, tables and rows).
     Status,
+    /// Start, inspect or stop a local Ballista cluster (1 scheduler + N executors, no Docker).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Recent jobs of the scheduler (--scheduler, else the local cluster's): status, duration
+    /// and, for the local cluster, tasks per executor and the last (write) stage's wall time.
+    Jobs(JobsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StateDirArgs {
+    /// Folder of the local cluster's pids, logs, shuffle files and job event logs.
+    #[arg(long, env = "LAKE_CLUSTER_DIR", default_value = ".lake-cluster")]
+    pub state_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+#[command(after_help = "Example:\n  \
+    lake cluster up && lake --scheduler df://127.0.0.1:50050 run && lake jobs && lake cluster down")]
+pub enum ClusterCommand {
+    /// Start lake-scheduler and the lake-executors as background processes on this machine,
+    /// and wait until every executor is registered. On a running cluster, restarts the
+    /// executors that stopped (same ports and settings).
+    Up(ClusterUpArgs),
+    /// Processes, registered executors with their task slots, and running jobs; exits non-zero
+    /// when something is down.
+    Status(StateDirArgs),
+    /// Stop the processes `up` started (SIGTERM, then SIGKILL after --grace-seconds).
+    Down(ClusterDownArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterUpArgs {
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Address every process binds to and advertises.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_host: String,
+    /// Scheduler gRPC and REST port (0: any free port).
+    #[arg(long, default_value_t = 50050)]
+    pub scheduler_port: u16,
+    /// First executor port: executor i uses base+3i (Flight), base+3i+1 (gRPC) and base+3i+2
+    /// (/healthz); 0: any free ports.
+    #[arg(long, default_value_t = 50051)]
+    pub executor_base_port: u16,
+    /// Number of executors.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub executors: u16,
+    /// Task slots per executor (0: the number of cores).
+    #[arg(long, default_value_t = 0)]
+    pub vcores: usize,
+    /// Executor heartbeat interval in seconds (Ballista's default: 60).
+    #[arg(long)]
+    pub heartbeat_seconds: Option<u64>,
+    /// Seconds without heartbeat before the scheduler declares an executor dead and reschedules
+    /// its tasks (Ballista's default: 180). Keep it above the heartbeat interval.
+    #[arg(long)]
+    pub executor_timeout_seconds: Option<u64>,
+    /// How long to wait for every executor to register.
+    #[arg(long, default_value_t = 60)]
+    pub wait_seconds: u64,
+    /// Folder of lake-scheduler and lake-executor (default: beside lake, else PATH).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Extra argument for lake-scheduler (repeatable), e.g. --scheduler-arg=--task-max-failures=2.
+    #[arg(long = "scheduler-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub scheduler_args: Vec<String>,
+    /// Extra argument for every lake-executor (repeatable).
+    #[arg(long = "executor-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub executor_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterDownArgs {
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Seconds to wait after SIGTERM before SIGKILL.
+    #[arg(long, default_value_t = 10)]
+    pub grace_seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    #[command(flatten)]
+    pub state: StateDirArgs,
+    /// Show at most this many jobs, most recent first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -1,20 +1,59 @@
 //! One function per subcommand.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use lake_core::session::{has_sources, parse_as_of, resolve_as_of};
-use lake_core::{EngineKind, LakeOptions, LakeSession, Layer, RunSettings, S3Options};
+use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSettings, S3Options};
 use lake_generator::{DefectRates, GenerateConfig};
 
 use crate::args::{
-    Cli, Command, GenerateArgs, LakeArgs, LocalEngine, RunArgs, SettingsArgs, SqlArgs,
+    Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine, RunArgs,
+    SettingsArgs, SqlArgs,
 };
+use crate::cluster::{ClusterSpec, UpOutcome};
 use crate::output::print_batches;
 use crate::progress::{StageProgress, group_digits};
+use crate::scheduler_api::SchedulerApi;
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
+    let scheduler = cli.lake.scheduler.clone();
+    let result = run_command(cli).await;
+    match (result, scheduler) {
+        (Err(e), Some(url)) => Err(cancel_timed_out_job(e, &url).await),
+        (result, _) => result,
+    }
+}
+
+/// A job that outlived --job-timeout may still run on the cluster: cancel it there too.
+async fn cancel_timed_out_job(error: anyhow::Error, scheduler: &str) -> anyhow::Error {
+    let Some(job) = error
+        .chain()
+        .find_map(|e| match e.downcast_ref::<LakeError>() {
+            Some(LakeError::JobTimeout { job, .. }) => Some(job.clone()),
+            _ => None,
+        })
+    else {
+        return error;
+    };
+    let outcome = match SchedulerApi::new(scheduler) {
+        Ok(api) => api.cancel_named(&job).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(ids) if ids.is_empty() => {
+            error.context(format!("{job} is no longer running on {scheduler}"))
+        }
+        Ok(ids) => error.context(format!(
+            "cancelled {job} on {scheduler} (job {})",
+            ids.join(", ")
+        )),
+        Err(e) => error.context(format!("could not cancel {job} on {scheduler}: {e:#}")),
+    }
+}
+
+async fn run_command(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => generate(&args).map(|_| ()),
         Command::Ingest(args) => {
@@ -34,7 +73,183 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => run(&cli.lake, &args).await,
         Command::Sql(args) => sql(&cli.lake, &args).await,
         Command::Status => status(&cli.lake).await,
+        Command::Cluster(command) => cluster(command).await,
+        Command::Jobs(args) => jobs(&cli.lake, &args).await,
     }
+}
+
+async fn cluster(command: ClusterCommand) -> Result<()> {
+    match command {
+        ClusterCommand::Up(args) => {
+            let spec = ClusterSpec {
+                bind_host: args.bind_host.clone(),
+                scheduler_port: args.scheduler_port,
+                executor_base_port: args.executor_base_port,
+                executors: usize::from(args.executors),
+                vcores: args.vcores,
+                heartbeat_seconds: args.heartbeat_seconds,
+                executor_timeout_seconds: args.executor_timeout_seconds,
+                wait: Duration::from_secs(args.wait_seconds),
+                bin_dir: args.bin_dir.clone(),
+                scheduler_args: args.scheduler_args.clone(),
+                executor_args: args.executor_args.clone(),
+            };
+            let clock = Instant::now();
+            eprintln!(
+                "cluster of {}: starting what is not running (1 scheduler, {} executors)…",
+                args.state.state_dir.display(),
+                spec.executors
+            );
+            let state = match crate::cluster::up(&args.state.state_dir, &spec).await? {
+                UpOutcome::Started(state) => state,
+                UpOutcome::Restarted(state, names) => {
+                    println!("restarted {} of the running cluster", names.join(", "));
+                    state
+                }
+                UpOutcome::AlreadyRunning(state) => {
+                    println!(
+                        "the cluster of {} is already running: {}",
+                        args.state.state_dir.display(),
+                        state.scheduler_url
+                    );
+                    return Ok(());
+                }
+            };
+            for p in &state.processes {
+                println!(
+                    "  {:<12} pid {:<8} {:<22} log {}",
+                    p.name,
+                    p.pid,
+                    p.address,
+                    p.log.display()
+                );
+            }
+            println!(
+                "cluster up in {:.1} s: {} executor(s) registered with {}",
+                clock.elapsed().as_secs_f64(),
+                state.processes.len() - 1,
+                state.scheduler_url
+            );
+            println!(
+                "run jobs on it with: lake --scheduler {} run   (or export LAKE_SCHEDULER={})",
+                state.scheduler_url, state.scheduler_url
+            );
+            Ok(())
+        }
+        ClusterCommand::Status(args) => crate::cluster::status(&args.state_dir, None).await,
+        ClusterCommand::Down(args) => {
+            let stopped = crate::cluster::down(
+                &args.state.state_dir,
+                Duration::from_secs(args.grace_seconds),
+            )?;
+            if stopped.is_empty() {
+                println!("cluster: nothing was running any more; state cleared");
+            } else {
+                println!("cluster stopped: {}", stopped.join(", "));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The scheduler `lake jobs` asks: --scheduler, else the local cluster's, else the default port.
+fn jobs_scheduler(lake: &LakeArgs, state_dir: &Path) -> Result<String> {
+    if let Some(url) = &lake.scheduler {
+        return Ok(url.clone());
+    }
+    Ok(crate::cluster::ClusterState::load(state_dir)?
+        .map(|state| state.scheduler_url)
+        .unwrap_or_else(|| "df://127.0.0.1:50050".to_string()))
+}
+
+async fn jobs(lake: &LakeArgs, args: &JobsArgs) -> Result<()> {
+    use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    let url = jobs_scheduler(lake, &args.state.state_dir)?;
+    // Task placement is known for the local cluster, whose scheduler writes event logs there.
+    let events_dir = args.state.state_dir.join("events");
+    let api = SchedulerApi::new(&url)?;
+    let jobs = api.jobs().await?;
+    let shown: Vec<_> = jobs.iter().take(args.limit).collect();
+    let now = crate::cluster::now_ms();
+    let tasks: Vec<_> = shown
+        .iter()
+        .map(|j| crate::event_log::job_tasks(&events_dir, &j.id))
+        .collect();
+    let started = |ms: u64| {
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .filter(|_| ms > 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "job_id",
+            Arc::new(StringArray::from_iter_values(shown.iter().map(|j| &j.id))),
+        ),
+        (
+            "name",
+            Arc::new(StringArray::from_iter_values(shown.iter().map(|j| &j.name))),
+        ),
+        (
+            "status",
+            Arc::new(StringArray::from_iter_values(
+                shown.iter().map(|j| &j.status),
+            )),
+        ),
+        (
+            "stages",
+            Arc::new(StringArray::from_iter_values(
+                shown
+                    .iter()
+                    .map(|j| format!("{}/{}", j.completed_stages, j.num_stages)),
+            )),
+        ),
+        (
+            "started_utc",
+            Arc::new(StringArray::from_iter(
+                shown.iter().map(|j| started(j.start_time_ms)),
+            )),
+        ),
+        (
+            "seconds",
+            Arc::new(Float64Array::from_iter(
+                shown
+                    .iter()
+                    .map(|j| j.duration_ms(now).map(|ms| ms as f64 / 1000.0)),
+            )),
+        ),
+        (
+            "tasks",
+            Arc::new(StringArray::from_iter(tasks.iter().map(|t| {
+                t.as_ref()
+                    .map(|t| crate::event_log::format_counts(&t.per_executor))
+            }))),
+        ),
+        (
+            "last_stage_seconds",
+            Arc::new(Float64Array::from_iter(tasks.iter().map(|t| {
+                t.as_ref()
+                    .and_then(|t| t.last_stage_ms)
+                    .map(|ms| ms as f64 / 1000.0)
+            }))),
+        ),
+        (
+            "detail",
+            Arc::new(StringArray::from_iter_values(
+                shown.iter().map(|j| &j.detail),
+            )),
+        ),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).context("cannot build the job table")?;
+    if args.format == crate::args::Format::Table {
+        println!(
+            "scheduler {url}: {} job(s), showing the {} most recent",
+            jobs.len(),
+            shown.len()
+        );
+    }
+    print_batches(&[batch], args.format)
 }
 
 fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
@@ -59,6 +274,8 @@ fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
             .partitions
             .unwrap_or_else(lake_core::engine::default_partitions),
         sql_dir: args.sql_dir.clone(),
+        settings: args.settings.clone(),
+        job_timeout: args.job_timeout_seconds.map(Duration::from_secs),
     })
 }
 
@@ -238,6 +455,9 @@ async fn sql(lake: &LakeArgs, args: &SqlArgs) -> Result<()> {
 async fn status(lake: &LakeArgs) -> Result<()> {
     let options = lake_options(lake)?;
     let store = lake_core::Lake::open(&options.location, &options.s3)?;
+    if store.is_s3() {
+        store.probe().await?;
+    }
     let bronze = lake_core::ingest::BronzeManifest::load(&store).await?;
     println!("lake {}", store.root());
     println!("bronze: {} file(s)", bronze.files.len());

@@ -1,9 +1,12 @@
 //! `lake`: the command-line tool of the e-commerce lake. See `lake --help`.
 
 mod args;
+mod cluster;
 mod commands;
+mod event_log;
 mod output;
 mod progress;
+mod scheduler_api;
 
 use clap::Parser;
 
@@ -18,8 +21,14 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            // Errors that already quote their cause would print it twice: skip those repeats.
+            let mut shown = e.to_string();
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown = text;
+                }
             }
             std::process::ExitCode::FAILURE
         }

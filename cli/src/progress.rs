@@ -65,6 +65,18 @@ impl StageProgress {
 }
 
 /// 1234567 → "1 234 567".
+/// `0.4 s ago`, `12 s ago`, `3 min ago`.
+pub fn format_ago(elapsed: std::time::Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    if seconds < 10.0 {
+        format!("{seconds:.1} s ago")
+    } else if seconds < 120.0 {
+        format!("{seconds:.0} s ago")
+    } else {
+        format!("{:.0} min ago", seconds / 60.0)
+    }
+}
+
 pub fn group_digits(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
