@@ -443,12 +443,26 @@ pub async fn status(state_dir: &Path, scheduler: Option<&str>) -> Result<()> {
             if !alive {
                 problems.push(format!("{} (pid {}) is not running", p.name, p.pid));
             }
+            let health = match (alive, p.health_port) {
+                (true, Some(port)) => {
+                    let host = p.address.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+                    match executor_health(host, port).await {
+                        Ok(()) => "/healthz ok".to_string(),
+                        Err(e) => {
+                            problems.push(format!("{} /healthz: {e:#}", p.name));
+                            "/healthz FAILED".to_string()
+                        }
+                    }
+                }
+                _ => String::new(),
+            };
             println!(
-                "  {:<12} pid {:<8} {:<8} {:<22} log {}",
+                "  {:<12} pid {:<8} {:<8} {:<22} {:<16} log {}",
                 p.name,
                 p.pid,
                 if alive { "running" } else { "STOPPED" },
                 p.address,
+                health,
                 p.log.display()
             );
         }
@@ -514,6 +528,25 @@ pub async fn status(state_dir: &Path, scheduler: Option<&str>) -> Result<()> {
         Ok(())
     } else {
         bail!("the cluster is not healthy:\n  {}", problems.join("\n  "))
+    }
+}
+
+/// An executor's own health endpoint (`--bind-health-port`).
+async fn executor_health(host: &str, port: u16) -> Result<()> {
+    let url = format!("http://{host}:{port}/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .context("cannot build an HTTP client")?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        bail!("{url} answered {}", response.status())
     }
 }
 

@@ -238,6 +238,7 @@ fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {
         &["cluster", "status", "--state-dir", &cluster.state_dir],
     );
     assert!(status.contains("2 executor(s), 4 task slot(s)"), "{status}");
+    assert_eq!(status.matches("/healthz ok").count(), 2, "{status}");
     ok(
         dir.path(),
         &["cluster", "down", "--state-dir", &cluster.state_dir],
