@@ -15,6 +15,7 @@ async fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(
         "warn,ballista_scheduler::display=off,ballista_core::execution_plans::sort_shuffle=error",
     ))
+    .format_timestamp_millis()
     .init();
     let cli = args::Cli::parse();
     match commands::dispatch(cli).await {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::config::{BALLISTA_ADAPTIVE_PLANNER_ENABLED, BALLISTA_JOB_NAME, BallistaConfig};
+use ballista_core::extension::SessionStateExt;
 use ballista_core::object_store::S3Options as ClusterS3Options;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -164,13 +165,21 @@ pub fn apply_settings(ctx: &SessionContext, settings: &[(String, String)]) -> Re
     Ok(())
 }
 
+/// What an open engine holds beside its context: the in-process standalone executor's work
+/// folder, removed when the session ends.
+#[derive(Debug, Default)]
+pub struct EngineResources {
+    _work_dir: Option<tempfile::TempDir>,
+}
+
 /// Opens a session on the chosen engine, with the lake's UDFs and object store registered.
 pub async fn connect(
     kind: &EngineKind,
     lake: &Lake,
     s3: &S3Options,
     partitions: usize,
-) -> Result<SessionContext> {
+) -> Result<(SessionContext, EngineResources)> {
+    let mut resources = EngineResources::default();
     let setup_error = |e: datafusion::error::DataFusionError| LakeError::EngineSetup {
         engine: kind.to_string(),
         reason: e.to_string(),
@@ -196,9 +205,12 @@ pub async fn connect(
                 .build();
             // The in-process scheduler and executor take their functions from this state.
             lake_udfs::register_all(&mut state).map_err(setup_error)?;
-            SessionContext::standalone_with_state(state)
-                .await
-                .map_err(setup_error)?
+            let (scheduler_url, work_dir) = crate::standalone::start(&state, partitions).await?;
+            resources._work_dir = Some(work_dir);
+            let state = state
+                .upgrade_for_ballista(scheduler_url)
+                .map_err(setup_error)?;
+            SessionContext::new_with_state(state)
         }
         EngineKind::Remote(url) => {
             check_scheduler_reachable(url)?;
@@ -226,5 +238,5 @@ pub async fn connect(
     for udf in lake_udfs::all_udfs() {
         ctx.register_udf(udf.as_ref().clone());
     }
-    Ok(ctx)
+    Ok((ctx, resources))
 }

@@ -4,7 +4,8 @@
 //!
 //! One module per concept: [`storage`] (object_store), [`ingest`] (CSV → Bronze), [`engine`]
 //! (sessions), [`catalog`] (table registration), [`models`] (SQL files), [`pipeline`] (running a
-//! layer), [`publish`] (run folders, pointer, manifest), [`session`] (the stages of `lake run`).
+//! layer), [`publish`] (run folders, pointer, manifest), [`session`] (the stages of `lake run`),
+//! [`standalone`] (the in-process scheduler and executor).
 
 pub mod catalog;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod models;
 pub mod pipeline;
 pub mod publish;
 pub mod session;
+pub mod standalone;
 pub mod storage;
 
 pub use engine::EngineKind;

@@ -53,6 +53,8 @@ pub struct LakeSession {
     pub project: SqlProject,
     pub engine: EngineKind,
     pub job_timeout: Option<std::time::Duration>,
+    /// Kept alive with the session (the standalone executor's work folder).
+    _engine: engine::EngineResources,
 }
 
 impl LakeSession {
@@ -66,7 +68,8 @@ impl LakeSession {
             Some(dir) => SqlProject::from_dir(dir)?,
             None => SqlProject::embedded()?,
         };
-        let ctx = engine::connect(&options.engine, &lake, &options.s3, options.partitions).await?;
+        let (ctx, resources) =
+            engine::connect(&options.engine, &lake, &options.s3, options.partitions).await?;
         engine::apply_settings(&ctx, &options.settings)?;
         catalog::register_all(&ctx, &lake).await?;
         Ok(Self {
@@ -75,6 +78,7 @@ impl LakeSession {
             project,
             engine: options.engine.clone(),
             job_timeout: options.job_timeout,
+            _engine: resources,
         })
     }
 
