@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::progress::format_ago;
-use crate::scheduler_api::SchedulerApi;
+use crate::scheduler_api::{SchedulerApi, executor_healthz};
 
 const STATE_FILE: &str = "cluster.json";
 
@@ -446,7 +446,7 @@ pub async fn status(state_dir: &Path, scheduler: Option<&str>) -> Result<()> {
             let health = match (alive, p.health_port) {
                 (true, Some(port)) => {
                     let host = p.address.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-                    match executor_health(host, port).await {
+                    match executor_healthz(host, port).await {
                         Ok(()) => "/healthz ok".to_string(),
                         Err(e) => {
                             problems.push(format!("{} /healthz: {e:#}", p.name));
@@ -528,25 +528,6 @@ pub async fn status(state_dir: &Path, scheduler: Option<&str>) -> Result<()> {
         Ok(())
     } else {
         bail!("the cluster is not healthy:\n  {}", problems.join("\n  "))
-    }
-}
-
-/// An executor's own health endpoint (`--bind-health-port`).
-async fn executor_health(host: &str, port: u16) -> Result<()> {
-    let url = format!("http://{host}:{port}/healthz");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .context("cannot build an HTTP client")?;
-    let response = client
-        .get(&url)
-        .send()
-        .await
-        .with_context(|| format!("{url} does not answer"))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        bail!("{url} answered {}", response.status())
     }
 }
 

@@ -1,5 +1,6 @@
-//! A small client of the Ballista scheduler's REST API (served on its gRPC port): registered
-//! executors and jobs, for `lake cluster status` and `lake jobs`.
+//! A small client of the cluster's HTTP endpoints: the Ballista scheduler's REST API (served on
+//! its gRPC port: registered executors, jobs, cancellation) and each executor's `/healthz`, for
+//! `lake cluster status`, `lake jobs` and the job timeout.
 
 use std::time::Duration;
 
@@ -61,30 +62,41 @@ impl SchedulerApi {
         if !host_port.contains(':') {
             bail!("scheduler {scheduler_url:?}: expected df://host:port");
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .context("cannot build an HTTP client")?;
         Ok(Self {
             base: format!("http://{host_port}/api"),
-            client,
+            client: http_client(Duration::from_secs(10))?,
         })
+    }
+
+    /// Asks the scheduler to cancel a queued or running job.
+    pub async fn cancel(&self, job_id: &str) -> Result<()> {
+        let url = format!("{}/job/{job_id}", self.base);
+        send_ok(self.client.patch(&url), &url).await.map(|_| ())
+    }
+
+    /// Cancels every queued or running job of that name; returns their ids.
+    pub async fn cancel_named(&self, name: &str) -> Result<Vec<String>> {
+        let mut cancelled = Vec::new();
+        for job in self.jobs().await? {
+            if job.name == name && (job.status == "Running" || job.status == "Queued") {
+                self.cancel(&job.id).await?;
+                cancelled.push(job.id);
+            }
+        }
+        Ok(cancelled)
     }
 
     async fn get(&self, path: &str) -> Result<Value> {
         let url = format!("{}{path}", self.base);
-        let response = self.client.get(&url).send().await.with_context(|| {
-            format!("cannot reach the scheduler's REST API at {url}: is the scheduler running?")
-        })?;
-        let status = response.status();
+        let response = send_ok(self.client.get(&url), &url)
+            .await
+            .with_context(|| {
+                format!("cannot use the scheduler's REST API at {url}: is the scheduler running?")
+            })?;
         let body = response
             .text()
             .await
             .with_context(|| format!("cannot read the answer of {url}"))?;
-        if !status.is_success() {
-            bail!("{url} answered {status}: {body}");
-        }
         serde_json::from_str(&body).with_context(|| format!("{url} answered invalid JSON"))
     }
 
@@ -112,33 +124,34 @@ impl SchedulerApi {
     }
 }
 
-impl SchedulerApi {
-    /// Asks the scheduler to cancel a queued or running job.
-    pub async fn cancel(&self, job_id: &str) -> Result<()> {
-        let url = format!("{}/job/{job_id}", self.base);
-        let response = self
-            .client
-            .patch(&url)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            bail!("{url} answered {}", response.status())
-        }
-    }
+/// An executor's own health endpoint (`--bind-health-port`).
+pub async fn executor_healthz(host: &str, port: u16) -> Result<()> {
+    let url = format!("http://{host}:{port}/healthz");
+    let client = http_client(Duration::from_secs(2))?;
+    send_ok(client.get(&url), &url).await.map(|_| ())
+}
 
-    /// Cancels every queued or running job of that name; returns their ids.
-    pub async fn cancel_named(&self, name: &str) -> Result<Vec<String>> {
-        let mut cancelled = Vec::new();
-        for job in self.jobs().await? {
-            if job.name == name && (job.status == "Running" || job.status == "Queued") {
-                self.cancel(&job.id).await?;
-                cancelled.push(job.id);
-            }
-        }
-        Ok(cancelled)
+/// An HTTP client that gives up on a silent server: 3 s to connect, `timeout` in all.
+fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3).min(timeout))
+        .timeout(timeout)
+        .build()
+        .context("cannot build an HTTP client")
+}
+
+/// Sends a request; fails, naming the URL, when it cannot be sent or the answer is not a success.
+async fn send_ok(request: reqwest::RequestBuilder, url: &str) -> Result<reqwest::Response> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(response)
+    } else {
+        let body = response.text().await.unwrap_or_default();
+        bail!("{url} answered {status}: {body}")
     }
 }
 
