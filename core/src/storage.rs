@@ -276,13 +276,25 @@ impl Lake {
             .collect())
     }
 
-    /// Deletes every object under a key prefix.
+    /// Deletes every object under a folder-like key prefix. On a local lake the folder goes
+    /// too, with what a killed writer may have left in it that is not an object yet (an upload's
+    /// temporary `name#N` file, which listings do not show).
     pub async fn delete_prefix(&self, key_prefix: &str) -> Result<()> {
         for (key, _) in self.list(key_prefix).await? {
             self.delete(&key).await?;
         }
         if let Some(root) = &self.local_root {
-            remove_empty_folders(&root.join(key_prefix.trim_matches('/')));
+            let folder = root.join(key_prefix.trim_matches('/'));
+            match std::fs::remove_dir_all(&folder) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(LakeError::Io {
+                        path: folder,
+                        source: e,
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -302,20 +314,6 @@ impl Lake {
     /// The store path of a key, for writers that take one (Parquet).
     pub fn store_path(&self, key: &str) -> Path {
         self.path(key)
-    }
-}
-
-/// Removes a folder tree that holds no file any more (object stores have no folders; a local
-/// lake would otherwise keep empty ones).
-fn remove_empty_folders(dir: &std::path::Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.path().is_dir() {
-                remove_empty_folders(&entry.path());
-            }
-        }
-        // Fails, harmlessly, when something is left inside.
-        let _ = std::fs::remove_dir(dir);
     }
 }
 
