@@ -47,6 +47,7 @@ async fn quality_counts_match_manifest(scale: f64, seed: u64) {
         seed,
         as_of: GenerateConfig::default_as_of(),
         rates: DefectRates::default(),
+        churn: lake_generator::ChurnSignal::default(),
         out_dir: lake.sources(),
     };
     lake_generator::generate(&config).expect("generate");

@@ -5,6 +5,7 @@
 //! The same `(scale, seed, as_of, rates)` always gives byte-identical files.
 
 pub mod calendar;
+pub mod churn;
 pub mod defects;
 mod names;
 pub mod reference;
@@ -20,6 +21,8 @@ use rand_distr::{Distribution, LogNormal};
 use serde::{Deserialize, Serialize};
 
 use calendar::{Calendar, Cumulative, WINDOW_DAYS};
+use churn::BuyerTimeline;
+pub use churn::ChurnSignal;
 pub use defects::{DEFAULT_DEFECT_RATE, Defect, DefectRates};
 
 /// Clients at scale factor 1.
@@ -60,6 +63,8 @@ pub struct GenerateConfig {
     /// Reference time: every legitimate purchase happens before it; A9 rows after it.
     pub as_of: NaiveDateTime,
     pub rates: DefectRates,
+    /// How buyers churn (see [`churn`]): the signal a churn model can learn, or none.
+    pub churn: ChurnSignal,
     pub out_dir: PathBuf,
 }
 
@@ -79,6 +84,9 @@ pub struct Manifest {
     pub seed: u64,
     pub as_of: String,
     pub seuil_montant_aberrant: f64,
+    /// The churn behaviour planted in the purchases ([`churn`]).
+    #[serde(default)]
+    pub churn_signal: ChurnSignal,
     /// Rows written per file (data rows, header excluded).
     pub files: BTreeMap<String, u64>,
     /// Exact number of rows touched (or added) by each defect.
@@ -153,7 +161,14 @@ pub fn generate(config: &GenerateConfig) -> Result<Manifest, GenerateError> {
     let n_achats = ((ACHATS_PER_SCALE * config.scale).round() as usize).max(100);
 
     let clients = make_clients(&mut rng, n_clients, &calendar, countries.len());
-    let purchases = make_purchases(&mut rng, &clients, n_achats, &calendar, &products);
+    let purchases = make_purchases(
+        &mut rng,
+        &clients,
+        n_achats,
+        &calendar,
+        &products,
+        config.churn,
+    );
 
     let mut counts = BTreeMap::new();
     let client_rows = defects_on_clients(
@@ -223,6 +238,7 @@ pub fn generate(config: &GenerateConfig) -> Result<Manifest, GenerateError> {
         seed: config.seed,
         as_of: config.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
         seuil_montant_aberrant: SEUIL_MONTANT_ABERRANT,
+        churn_signal: config.churn,
         files: BTreeMap::from([
             ("clients.csv".to_string(), n_client_rows),
             ("achats.csv".to_string(), n_achat_rows),
@@ -287,17 +303,29 @@ fn make_purchases(
     n: usize,
     calendar: &Calendar,
     products: &[reference::Product],
+    churn: ChurnSignal,
 ) -> Vec<Purchase> {
-    // Heavy-tailed activity: 15 % of clients never buy, the others with a log-normal intensity,
-    // scaled by the share of the window they were registered for.
+    // Heavy-tailed activity: 15 % of clients never buy, the others with a log-normal intensity
+    // (one shared rate when there is no churn signal), over the days they are active.
     let activity = LogNormal::new(0.0, 1.1).unwrap_or_else(|_| unreachable_lognormal());
-    let client_weights = Cumulative::new(clients.iter().map(|c| {
-        if rng.random::<f64>() < 0.15 {
-            return 0.0;
-        }
-        let start = calendar.index_of(c.inscription.max(calendar.first_day));
-        let available = (WINDOW_DAYS - start) as f64 / WINDOW_DAYS as f64;
-        activity.sample(rng) * available
+    let timelines: Vec<Option<(BuyerTimeline, f64)>> = clients
+        .iter()
+        .map(|c| {
+            if rng.random::<f64>() < 0.15 {
+                return None;
+            }
+            let first = calendar.index_of(c.inscription.max(calendar.first_day));
+            let timeline = BuyerTimeline::new(rng, churn, first, WINDOW_DAYS);
+            let rate = match churn {
+                ChurnSignal::Decline => activity.sample(rng),
+                ChurnSignal::Absent => 1.0,
+            };
+            Some((timeline, rate))
+        })
+        .collect();
+    let client_weights = Cumulative::new(timelines.iter().map(|t| match t {
+        None => 0.0,
+        Some((timeline, rate)) => rate * timeline.active_share(calendar),
     }));
     // Cheaper products sell more often.
     let product_weights = Cumulative::new(products.iter().map(|p| 1.0 / p.prix_reference.sqrt()));
@@ -311,11 +339,10 @@ fn make_purchases(
     let mut purchases: Vec<Purchase> = (0..n)
         .map(|_| {
             let client = client_weights.find(rng.random::<f64>() * client_weights.total());
-            let lo = calendar.index_of(clients[client].inscription.max(calendar.first_day));
-            let lo_w = calendar.days.before(lo);
-            let day = calendar
-                .days
-                .find(lo_w + rng.random::<f64>() * (calendar.days.total() - lo_w));
+            let day = match &timelines[client] {
+                Some((timeline, _)) => timeline.sample_day(rng, calendar),
+                None => WINDOW_DAYS - 1,
+            };
             let hour = calendar
                 .hours
                 .find(rng.random::<f64>() * calendar.hours.total());

@@ -9,6 +9,7 @@ fn generate_into(dir: &Path, seed: u64, scale: f64) -> Manifest {
         seed,
         as_of: GenerateConfig::default_as_of(),
         rates: DefectRates::default(),
+        churn: ChurnSignal::default(),
         out_dir: dir.to_path_buf(),
     };
     generate(&config).expect("generation succeeds")
