@@ -1,5 +1,6 @@
 //! Registering the lake's tables by name in a session: `bronze.*` from the Bronze manifest,
-//! `silver.*` and `gold.*` from their current runs, `reference.*` from `reference/`.
+//! `silver.*` and `gold.*` from their current runs (the ML stage's tables in `gold.*` too),
+//! `reference.*` from `reference/`.
 //! Table definitions live in the client session and travel with each plan, so every session
 //! (standalone or remote) registers them itself.
 
@@ -86,7 +87,7 @@ pub async fn register_layer(
     for (table, published) in &manifest.tables {
         register_parquet_folder(
             ctx,
-            TableReference::partial(layer.name(), table.as_str()),
+            TableReference::partial(layer.schema(), table.as_str()),
             &lake.url(&published.path),
         )
         .await?;
@@ -140,5 +141,6 @@ pub async fn register_all(ctx: &SessionContext, lake: &Lake) -> Result<()> {
     register_bronze(ctx, lake).await?;
     register_layer(ctx, lake, Layer::Silver).await?;
     register_layer(ctx, lake, Layer::Gold).await?;
+    register_layer(ctx, lake, Layer::Ml).await?;
     Ok(())
 }

@@ -213,7 +213,7 @@ pub async fn ingest_folder(
     Ok(report)
 }
 
-pub(crate) fn now() -> String {
+pub fn now() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()

@@ -19,18 +19,39 @@ use crate::error::{LakeError, Result};
 /// The project's `sql/` folder, compiled into the binary so `lake` runs from anywhere.
 static EMBEDDED_SQL: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sql");
 
-/// Layers whose tables the models read and write.
+/// Published layers: Silver and Gold are built by the SQL models; `Ml` holds the tables the
+/// machine-learning stage writes back beside Gold (`gold/ml/`), published on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Layer {
     Silver,
     Gold,
+    Ml,
 }
 
 impl Layer {
+    /// Name in messages and manifests.
     pub fn name(self) -> &'static str {
         match self {
             Layer::Silver => "silver",
             Layer::Gold => "gold",
+            Layer::Ml => "ml",
+        }
+    }
+
+    /// Schema its tables are registered in: `gold.segments_ml` for the ML tables.
+    pub fn schema(self) -> &'static str {
+        match self {
+            Layer::Silver => "silver",
+            Layer::Gold | Layer::Ml => "gold",
+        }
+    }
+
+    /// Folder of the layer in the lake: its `_current.json` and `runs/`.
+    pub fn root(self) -> &'static str {
+        match self {
+            Layer::Silver => "silver",
+            Layer::Gold => "gold",
+            Layer::Ml => "gold/ml",
         }
     }
 }
@@ -63,7 +84,7 @@ pub struct Model {
 impl Model {
     /// `silver.clients`, `gold.dim_rfm`.
     pub fn qualified_name(&self) -> String {
-        format!("{}.{}", self.layer.name(), self.table)
+        format!("{}.{}", self.layer.schema(), self.table)
     }
 
     /// Key of the model's output folder relative to the layer's run prefix.
@@ -77,30 +98,35 @@ impl Model {
 
     /// The SQL with every `{{ name }}` replaced from `vars`; an unknown name is an error.
     pub fn render(&self, vars: &BTreeMap<String, String>) -> Result<String> {
-        let mut out = String::with_capacity(self.sql.len());
-        let mut rest = self.sql.as_str();
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or_else(|| {
-                LakeError::model(&self.file, "unclosed {{ placeholder".to_string())
-            })?;
-            let name = after[..end].trim();
-            let value = vars.get(name).ok_or_else(|| {
-                LakeError::model(
-                    &self.file,
-                    format!(
-                        "unknown placeholder {{{{ {name} }}}} (known: {})",
-                        vars.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })?;
-            out.push_str(value);
-            rest = &after[end + 2..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        render_template(&self.file, &self.sql, vars)
     }
+}
+
+/// `sql` with every `{{ name }}` replaced from `vars`; errors name `file`.
+fn render_template(file: &str, sql: &str, vars: &BTreeMap<String, String>) -> Result<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| LakeError::model(file, "unclosed {{ placeholder".to_string()))?;
+        let name = after[..end].trim();
+        let value = vars.get(name).ok_or_else(|| {
+            LakeError::model(
+                file,
+                format!(
+                    "unknown placeholder {{{{ {name} }}}} (known: {})",
+                    vars.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        out.push_str(value);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// The SQL text without `--` comments, for finding table references.
@@ -165,6 +191,9 @@ pub struct SqlProject {
     models: Vec<Model>,
     /// Reference CSV files (`reference/pays.csv` → content).
     references: BTreeMap<String, String>,
+    /// Parameterised queries that are not models (`ml/features_clients.sql` → SQL): the ML
+    /// stage runs them at several cutoffs.
+    queries: BTreeMap<String, String>,
 }
 
 impl SqlProject {
@@ -185,6 +214,7 @@ impl SqlProject {
     fn from_files(files: Vec<(String, String)>) -> Result<Self> {
         let mut models = Vec::new();
         let mut references = BTreeMap::new();
+        let mut queries = BTreeMap::new();
         for (path, text) in files {
             let parts: Vec<&str> = path.split('/').collect();
             if parts.first() == Some(&"reference") && path.ends_with(".csv") {
@@ -192,6 +222,10 @@ impl SqlProject {
                 continue;
             }
             if !path.ends_with(".sql") {
+                continue;
+            }
+            if parts.first() == Some(&"ml") {
+                queries.insert(path.clone(), text);
                 continue;
             }
             let layer = match parts.first() {
@@ -219,7 +253,11 @@ impl SqlProject {
                 depends_on,
             });
         }
-        let project = Self { models, references };
+        let project = Self {
+            models,
+            references,
+            queries,
+        };
         for layer in [Layer::Silver, Layer::Gold] {
             project.in_order(layer)?;
         }
@@ -273,6 +311,15 @@ impl SqlProject {
 
     pub fn model(&self, qualified: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.qualified_name() == qualified)
+    }
+
+    /// A parameterised query of the project (`ml/features_clients.sql`), rendered with `vars`.
+    pub fn render_query(&self, path: &str, vars: &BTreeMap<String, String>) -> Result<String> {
+        let file = format!("sql/{path}");
+        let sql = self.queries.get(path).ok_or_else(|| {
+            LakeError::model(&file, "no such query in the SQL project".to_string())
+        })?;
+        render_template(&file, sql, vars)
     }
 
     /// Reference CSV files: (`reference/pays.csv`, content).

@@ -110,7 +110,7 @@ async fn execute_model(
     vars: &BTreeMap<String, String>,
 ) -> Result<Option<(String, u64)>> {
     let sql = model.render(vars)?;
-    let name = TableReference::partial(model.layer.name(), model.table.as_str());
+    let name = TableReference::partial(model.layer.schema(), model.table.as_str());
     let fail = |e: datafusion::error::DataFusionError| LakeError::model(&model.file, e);
     crate::engine::name_next_jobs(ctx, &job_name(model));
     let df = ctx.sql(&sql).await.map_err(fail)?;

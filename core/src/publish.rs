@@ -5,9 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use parquet::arrow::async_writer::AsyncArrowWriter;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{LakeError, Result};
 use crate::models::Layer;
 use crate::storage::Lake;
 
@@ -50,11 +53,11 @@ pub struct PublishedTable {
 }
 
 pub fn current_key(layer: Layer) -> String {
-    format!("{}/_current.json", layer.name())
+    format!("{}/_current.json", layer.root())
 }
 
 pub fn run_prefix(layer: Layer, run_id: &str) -> String {
-    format!("{}/runs/{run_id}/", layer.name())
+    format!("{}/runs/{run_id}/", layer.root())
 }
 
 /// A run id that sorts by start time, to the millisecond: `20261128T160102123Z-1a2b3c4d`
@@ -98,11 +101,31 @@ async fn remove_unreachable_runs(lake: &Lake, layer: Layer, current: &LayerManif
     let keep: Vec<&str> = std::iter::once(current.run_id.as_str())
         .chain(current.previous_runs.iter().map(String::as_str))
         .collect();
-    for run in lake.list_dirs(&format!("{}/runs", layer.name())).await? {
+    for run in lake.list_dirs(&format!("{}/runs", layer.root())).await? {
         // Only runs older than the current one: a newer folder may belong to a run in progress.
         if !keep.contains(&run.as_str()) && run < current.run_id {
             lake.delete_prefix(&run_prefix(layer, &run)).await?;
         }
     }
     Ok(())
+}
+
+/// Writes record batches computed outside the engine (the ML stage's) as one Parquet file,
+/// `<folder>part-0.parquet`; returns the rows written.
+pub async fn write_parquet(
+    lake: &Lake,
+    folder: &str,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<u64> {
+    let key = format!("{folder}part-0.parquet");
+    let fail = |e: parquet::errors::ParquetError| LakeError::model(lake.url(&key), e);
+    let mut writer = AsyncArrowWriter::try_new(lake.writer(&key), schema, None).map_err(fail)?;
+    let mut rows = 0;
+    for batch in batches {
+        writer.write(batch).await.map_err(fail)?;
+        rows += batch.num_rows() as u64;
+    }
+    writer.close().await.map_err(fail)?;
+    Ok(rows)
 }
