@@ -61,9 +61,30 @@ pub struct Standardised {
     pub stds: Vec<f64>,
 }
 
-/// `ln(1 + x)` on every column (features are counts, amounts and days, all >= 0), then each
-/// column centred and scaled to unit variance (a constant column becomes 0).
-pub fn log_standardise(raw: &Array2<f64>) -> Result<Standardised, MlError> {
+impl Standardised {
+    /// Other rows in the same space: `ln(1 + x)`, then this fit's means and deviations (to score
+    /// new data with a model trained on the fitted rows).
+    pub fn transform(&self, raw: &Array2<f64>) -> Result<Array2<f64>, MlError> {
+        let mut data = log_columns(raw)?;
+        for (j, mut column) in data.axis_iter_mut(Axis(1)).enumerate() {
+            let (mean, std) = (self.means[j], self.stds[j]);
+            let scale = if std > 0.0 { std } else { 1.0 };
+            column.mapv_inplace(|v| (v - mean) / scale);
+        }
+        Ok(data)
+    }
+
+    /// A point of the standardised space back in original units (e.g. a segment's centre).
+    pub fn to_original(&self, point: ArrayView1<'_, f64>) -> Vec<f64> {
+        point
+            .iter()
+            .enumerate()
+            .map(|(j, z)| (self.means[j] + z * self.stds[j]).exp_m1())
+            .collect()
+    }
+}
+
+fn log_columns(raw: &Array2<f64>) -> Result<Array2<f64>, MlError> {
     let mut data = raw.clone();
     for ((row, column), value) in data.indexed_iter_mut() {
         if !value.is_finite() {
@@ -71,6 +92,13 @@ pub fn log_standardise(raw: &Array2<f64>) -> Result<Standardised, MlError> {
         }
         *value = value.max(0.0).ln_1p();
     }
+    Ok(data)
+}
+
+/// `ln(1 + x)` on every column (features are counts, amounts and days, all >= 0), then each
+/// column centred and scaled to unit variance (a constant column becomes 0).
+pub fn log_standardise(raw: &Array2<f64>) -> Result<Standardised, MlError> {
+    let mut data = log_columns(raw)?;
     let mut means = Vec::with_capacity(data.ncols());
     let mut stds = Vec::with_capacity(data.ncols());
     for mut column in data.axis_iter_mut(Axis(1)) {
