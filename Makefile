@@ -9,7 +9,7 @@ SCALE ?= 0.1
 .PHONY: run test lint fmt build toolchain test-servers compose-check cluster-up cluster-down clean-lake help
 
 help:
-	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, KPIs"
+	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs"
 	@echo "make test    formatting, clippy and every test"
 	@echo "make lint    formatting and clippy only"
 	@echo "make cluster-up / cluster-down   a local Ballista cluster (1 scheduler + 2 executors)"
@@ -28,8 +28,10 @@ compose-check:
 build: toolchain
 	$(CARGO) build --workspace --bins
 
+# The binary of the workspace build (`cargo run -p lake-cli` would resolve features for that
+# crate alone and rebuild DataFusion).
 run: build
-	$(CARGO) run --quiet -p lake-cli --bin lake -- run --scale $(SCALE)
+	$(CARGO_TARGET_DIR)/debug/lake run --scale $(SCALE)
 
 lint: toolchain
 	$(CARGO) fmt --all -- --check

@@ -107,7 +107,7 @@ pub enum LocalEngine {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The main job: generate (when no sources exist) → ingest → Silver → Gold, then KPIs.
+    /// The main job: generate (when no sources exist) → ingest → Silver → Gold → ML, then KPIs.
     Run(RunArgs),
     /// Write deterministic clients.csv / achats.csv with injected defects and a manifest.
     Generate(GenerateArgs),
@@ -117,6 +117,10 @@ pub enum Command {
     Silver(SettingsArgs),
     /// Build and publish Gold from the published Silver.
     Gold(SettingsArgs),
+    /// Train the customer segmentation (KMeans) and the churn model on the published Gold,
+    /// score every buyer, and publish gold/ml/ (segments_ml, segments_profils, scores_churn,
+    /// model_report).
+    Ml(MlArgs),
     /// Run SQL against bronze.*, silver.*, gold.*, reference.* and print the result.
     Sql(SqlArgs),
     /// Show what each layer currently publishes (run id, as_of, tables and rows).
@@ -252,6 +256,28 @@ pub struct RunArgs {
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Stop after Gold: do not train the ML models (gold/ml/ keeps its previous run).
+    #[arg(long)]
+    pub no_ml: bool,
+    #[command(flatten)]
+    pub ml: MlArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MlArgs {
+    /// Churn horizon H in days: a buyer churned at a cutoff when they buy nothing in the H days
+    /// after it. The model trains at ref_date - 2H and is judged at ref_date - H.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub horizon_days: u32,
+    /// Seed of KMeans' initialisation (the same seed gives the same segments).
+    #[arg(long, default_value_t = 42)]
+    pub ml_seed: u64,
+    /// Smallest number of segments tried (k is chosen on the silhouette).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(2..=50))]
+    pub k_min: u16,
+    /// Largest number of segments tried.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(2..=50))]
+    pub k_max: u16,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +300,15 @@ pub struct GenerateArgs {
     /// Rate of one defect, ID=RATE (repeatable), e.g. --defect A4=0.01.
     #[arg(long = "defect", value_name = "ID=RATE")]
     pub defects: Vec<String>,
+    /// Churn planted in the purchases: `decline` (buyers leave after a random lifetime, buying
+    /// less and less over the 120 days before) or `absent` (one constant rate for everyone,
+    /// nobody leaves: a churn model must find nothing).
+    #[arg(long, default_value = "decline", value_parser = parse_churn_signal)]
+    pub churn_signal: lake_generator::ChurnSignal,
+}
+
+fn parse_churn_signal(text: &str) -> Result<lake_generator::ChurnSignal, String> {
+    text.parse()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

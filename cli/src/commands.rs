@@ -9,7 +9,7 @@ use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSetti
 use lake_generator::{DefectRates, GenerateConfig};
 
 use crate::args::{
-    Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine, RunArgs,
+    Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine, MlArgs, RunArgs,
     SettingsArgs, SqlArgs,
 };
 use crate::cluster::{ClusterSpec, UpOutcome};
@@ -69,6 +69,10 @@ async fn run_command(cli: Cli) -> Result<()> {
             let session = open(&cli.lake).await?;
             let settings = settings(&args)?;
             build_layer(&session, Layer::Gold, &settings).await
+        }
+        Command::Ml(args) => {
+            let session = open(&cli.lake).await?;
+            ml(&session, &args).await
         }
         Command::Run(args) => run(&cli.lake, &args).await,
         Command::Sql(args) => sql(&cli.lake, &args).await,
@@ -312,6 +316,7 @@ fn generate(args: &GenerateArgs) -> Result<lake_generator::Manifest> {
         seed: args.seed,
         as_of: parse_as_of(&args.as_of)?,
         rates,
+        churn: args.churn_signal,
         out_dir: args.out.clone(),
     };
     let clock = Instant::now();
@@ -381,11 +386,12 @@ async fn build_layer(session: &LakeSession, layer: Layer, settings: &RunSettings
     let result = match layer {
         Layer::Silver => session.run_silver(settings, |e| progress.on_event(e)).await,
         Layer::Gold => session.run_gold(settings, |e| progress.on_event(e)).await,
+        Layer::Ml => bail!("the ML layer is built by `lake ml`, not by SQL models"),
     };
     progress.finish();
     let unchanged = match layer {
         Layer::Silver => "Silver and Gold are",
-        Layer::Gold => "Gold is",
+        Layer::Gold | Layer::Ml => "Gold is",
     };
     let manifest = result.with_context(|| {
         format!(
@@ -420,6 +426,7 @@ async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
             out: sources.clone(),
             defect_rate: None,
             defects: Vec::new(),
+            churn_signal: lake_generator::ChurnSignal::default(),
         })?;
     }
     let session = open(lake).await?;
@@ -431,12 +438,92 @@ async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
     build_layer(&session, Layer::Silver, &settings).await?;
     println!("== gold");
     build_layer(&session, Layer::Gold, &settings).await?;
+    if args.no_ml {
+        println!("== ml: skipped (--no-ml)");
+    } else {
+        println!("== ml");
+        ml(&session, &args.ml).await?;
+    }
     let (kpis, segments) = session.summary().await?;
     println!("== KPIs");
     print_batches(&kpis, crate::args::Format::Table)?;
     println!("== largest RFM segments");
     print_batches(&segments, crate::args::Format::Table)?;
     println!("lake run: done in {:.2} s", total.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Trains the segmentation and the churn model on the published Gold and publishes gold/ml/.
+async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
+    if args.k_min > args.k_max {
+        bail!(
+            "--k-min {} is above --k-max {}: give a range such as --k-min 3 --k-max 8",
+            args.k_min,
+            args.k_max
+        );
+    }
+    let config = lake_ml::MlConfig {
+        horizon_days: args.horizon_days,
+        segmentation: lake_ml::SegmentationConfig {
+            k_min: usize::from(args.k_min),
+            k_max: usize::from(args.k_max),
+            seed: args.ml_seed,
+            ..Default::default()
+        },
+    };
+    let clock = Instant::now();
+    let (manifest, summary) = lake_ml::run_ml(session, &config, |step| {
+        eprintln!("  ml: {step}…");
+    })
+    .await
+    .context("the ML stage failed; the previously published gold/ml/ is unchanged")?;
+    let tried: Vec<String> = summary
+        .silhouettes
+        .iter()
+        .map(|(k, s)| format!("k={k}: {s:.3}"))
+        .collect();
+    println!(
+        "ml: {} buyers at ref_date {}; segmentation k = {} (silhouette {:.3}; {})",
+        group_digits(summary.buyers as u64),
+        summary.ref_date,
+        summary.k,
+        summary.silhouette,
+        tried.join(", ")
+    );
+    for s in &summary.segments {
+        println!(
+            "  segment {} {:<40} {:>8} clients ({:>5.1} %)",
+            s.number,
+            s.label,
+            group_digits(s.size as u64),
+            s.share * 100.0
+        );
+    }
+    match &summary.churn {
+        Ok(r) => println!(
+            "ml: churn (H = {} days) trained at {} on {} buyers, judged at {} on {}: \
+             ROC-AUC {:.3} (recency alone {:.3}), PR-AUC {:.3} (recency alone {:.3}, \
+             churn share {:.3}); fitted in {:.2} s",
+            config.horizon_days,
+            r.cutoffs.train.date(),
+            group_digits(r.train_clients as u64),
+            r.cutoffs.evaluation.date(),
+            group_digits(r.evaluation_clients as u64),
+            r.model.roc_auc,
+            r.baseline.roc_auc,
+            r.model.pr_auc,
+            r.baseline.pr_auc,
+            r.model.positive_share,
+            r.train_seconds
+        ),
+        Err(reason) => println!("ml: no churn scores: {reason}"),
+    }
+    println!(
+        "ml: published run {} (from gold run {}) in {:.2} s",
+        manifest.run_id,
+        manifest.inputs.first().map_or("?", |i| i.version.as_str()),
+        clock.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -470,7 +557,7 @@ async fn status(lake: &LakeArgs) -> Result<()> {
             &f.sha256[..12]
         );
     }
-    for layer in [Layer::Silver, Layer::Gold] {
+    for layer in [Layer::Silver, Layer::Gold, Layer::Ml] {
         match lake_core::publish::current(&store, layer).await? {
             None => println!("{}: not published", layer.name()),
             Some(m) => {

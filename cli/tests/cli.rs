@@ -63,6 +63,24 @@ fn run_prints_kpis_and_sql_formats_results() {
     let status = ok(dir.path(), &["status"]);
     assert!(status.contains("silver: run"), "{status}");
     assert!(status.contains("kpi_globaux"), "{status}");
+    assert!(status.contains("ml: run"), "{status}");
+    assert!(status.contains("scores_churn"), "{status}");
+
+    // The ML stage scored every buyer and reported its models.
+    assert!(out.contains("== ml"), "{out}");
+    assert!(out.contains("segmentation k = "), "{out}");
+    assert!(out.contains("ROC-AUC"), "{out}");
+    let unscored = ok(
+        dir.path(),
+        &[
+            "sql",
+            "SELECT COUNT(*) AS n FROM gold.dim_rfm r LEFT JOIN gold.scores_churn s \
+             ON s.id_client = r.id_client WHERE s.score_churn IS NULL",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(unscored, "n\n0\n");
 
     // A second run ingests nothing new and publishes a new Gold run.
     let again = ok(dir.path(), &["run"]);
@@ -72,6 +90,23 @@ fn run_prints_kpis_and_sql_formats_results() {
     let bad = lake(dir.path(), &["sql", "SELECT nope FROM gold.kpi_globaux"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nope"));
+}
+
+#[test]
+fn ml_needs_gold_and_a_valid_k_range() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = lake(dir.path(), &["ml"]);
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains("gold layer has not been published"),
+        "{error}"
+    );
+
+    let out = lake(dir.path(), &["ml", "--k-min", "6", "--k-max", "3"]);
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("--k-min 6 is above --k-max 3"), "{error}");
 }
 
 #[test]
