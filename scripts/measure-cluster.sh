@@ -3,7 +3,7 @@
 # the same data, release build, runs alternating between the two:
 #   scripts/measure-cluster.sh [SCALE] [RUNS]   (defaults: 1 and 3; LAKE_BIN_DIR=dir skips the build)
 # Each run starts from an empty local-folder lake; the generated sources are reused. Prints every
-# run and the medians of: `lake run` wall time, Silver and Gold times, and, on the cluster, the
+# run and the medians of: `lake run --no-ml` wall time, Silver and Gold times, and, on the cluster, the
 # write path of Silver: the summed wall time of the last stage of each Silver table job (the
 # single task that reads the final shuffle, encodes Parquet and writes it).
 set -euo pipefail
@@ -38,7 +38,7 @@ for i in $(seq "$runs"); do
     args=()
     [ "$engine" = cluster ] && args=(--scheduler "$scheduler")
     started="$(date -u '+%Y-%m-%d %H:%M:%S')"
-    /usr/bin/time -f "%e" -o time.txt "$lake" "${args[@]}" run > "run_${engine}_$i.log"
+    /usr/bin/time -f "%e" -o time.txt "$lake" "${args[@]}" run --no-ml > "run_${engine}_$i.log"
     total="$(cat time.txt)"
     silver="$(layer_seconds silver "run_${engine}_$i.log")"
     gold="$(layer_seconds gold "run_${engine}_$i.log")"

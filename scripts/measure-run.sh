@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures the generator and `lake run` at one scale with the release build:
-#   scripts/measure-run.sh [SCALE] [RUNS]      (defaults: 1 and 3; LAKE_BIN=path skips the build)
+#   scripts/measure-run.sh [SCALE] [RUNS]      (defaults: 1 and 3; LAKE_BIN=path skips the build;
+#                                               LAKE_RUN_ARGS="--no-ml" adds options to lake run)
 # Each run starts from an empty lake (the generated sources are reused). Prints every run and
 # the medians: generator purchase rows per second, `lake run` wall time and peak memory (RSS).
 set -euo pipefail
@@ -10,7 +11,7 @@ runs="${2:-3}"
 target="${CARGO_TARGET_DIR:-$HOME/.cache/lake-target}"
 export CARGO_TARGET_DIR="$target"
 if [ -z "${LAKE_BIN:-}" ]; then
-  cargo build --release --quiet -p lake-cli --bin lake
+  cargo build --release --quiet --workspace --bins
 fi
 lake="${LAKE_BIN:-$target/release/lake}"
 
@@ -29,7 +30,7 @@ grep -o '[0-9 ]* purchase rows/s' generate.log | tr -d ' ' | sed 's/purchaserows
 
 for i in $(seq "$runs"); do
   rm -rf lake
-  /usr/bin/time -f "%e %M" -o "time_$i.txt" "$lake" run > "run_$i.log"
+  /usr/bin/time -f "%e %M" -o "time_$i.txt" "$lake" run ${LAKE_RUN_ARGS:-} > "run_$i.log"
   read -r seconds kib < "time_$i.txt"
   echo "lake run #$i: ${seconds} s, peak RSS $((kib / 1024)) MiB"
   cat "time_$i.txt" >> times.txt
