@@ -1,0 +1,64 @@
+//! `/kpis/*`: the headline figures, customer value, retention, RFM segments, products, growth.
+
+use actix_web::{HttpResponse, web};
+
+use super::{AppState, Query, list, read_params, rows, single};
+use crate::error::ApiError;
+use crate::store::{Op, TableQuery, Value};
+
+/// `gold.kpi_globaux`: one object.
+pub async fn globaux(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    single(&state, "kpi_globaux").await
+}
+
+/// `gold.kpi_clv`, largest 12-month CLV first: `limit`, `offset`, optional `id_client`.
+pub async fn clv(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    let (limit, offset, client) = read_params(query, |p| {
+        Ok((p.limit()?, p.offset()?, p.int("id_client", 1, i64::MAX)?))
+    })?;
+    let mut q = TableQuery::table("kpi_clv")
+        .order_by("clv_12m", true)
+        .order_by("id_client", false)
+        .limit(limit);
+    q.offset = offset;
+    if let Some(id) = client {
+        q = q.filter("id_client", Op::Eq, Value::Int(id));
+    }
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.kpi_retention`, by month.
+pub async fn retention(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("kpi_retention").order_by("mois", false);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.kpi_rfm`: each RFM segment with its buyers and revenue, largest first.
+pub async fn rfm(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("kpi_rfm")
+        .order_by("nb_clients", true)
+        .order_by("segment", false);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.kpi_produits`, by revenue rank.
+pub async fn produits(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("kpi_produits")
+        .order_by("rang_ca", false)
+        .order_by("produit", false);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.kpi_croissance`, by month.
+pub async fn croissance(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("kpi_croissance").order_by("mois", false);
+    Ok(list(rows(&state, &q).await?))
+}

@@ -1,0 +1,49 @@
+//! `/ml/*`: the segments, churn scores and model report the ML stage publishes.
+
+use actix_web::{HttpResponse, web};
+
+use super::{AppState, Query, list, read_params, rows};
+use crate::error::ApiError;
+use crate::store::{Op, TableQuery, Value};
+
+/// `gold.segments_profils`: each segment's size, centre and French name.
+pub async fn segments(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("segments_profils").order_by("segment_ml", false);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.scores_churn`, highest risk first: `risque` (faible, moyen, élevé), `score_min`,
+/// `id_client`, `limit`, `offset`.
+pub async fn churn(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    let mut q = TableQuery::table("scores_churn");
+    let (limit, offset) = read_params(query, |p| {
+        if p.text("risque").is_some() {
+            let band = p.choice("risque", &["faible", "moyen", "élevé"], "élevé")?;
+            q = std::mem::take(&mut q).filter("risque", Op::Eq, Value::Text(band.into()));
+        }
+        if let Some(min) = p.float("score_min", 0.0, 1.0)? {
+            q = std::mem::take(&mut q).filter("score_churn", Op::Gte, Value::Float(min));
+        }
+        if let Some(id) = p.int("id_client", 1, i64::MAX)? {
+            q = std::mem::take(&mut q).filter("id_client", Op::Eq, Value::Int(id));
+        }
+        Ok((p.limit()?, p.offset()?))
+    })?;
+    q.table = "scores_churn";
+    q = q
+        .order_by("score_churn", true)
+        .order_by("id_client", false)
+        .limit(limit);
+    q.offset = offset;
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.model_report`: metrics, weights, cutoffs and the data version.
+pub async fn rapport(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("model_report")
+        .order_by("modele", false)
+        .order_by("indicateur", false);
+    Ok(list(rows(&state, &q).await?))
+}

@@ -1,0 +1,14 @@
+//! Serving the lake's Gold (ROAPI-style layout): [`store`] holds the interchangeable stores
+//! behind one trait, [`api`] the HTTP handlers per family of endpoints over that trait,
+//! [`server`] one module per transport, [`startup`] the wiring, [`config`] the flags.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod server;
+pub mod startup;
+pub mod store;
+
+pub use api::AppState;
+pub use config::ApiConfig;
+pub use error::ApiError;

@@ -1,0 +1,95 @@
+//! The HTTP server: routes, API-key check, CORS, request logging and response compression.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Compress, Logger, Next, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::api::{self, AppState};
+use crate::error::ApiError;
+
+/// Paths served without the API key.
+const OPEN_PATHS: [&str; 2] = ["/health", "/openapi.json"];
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    pub api_key: Option<String>,
+    pub cors_origins: Vec<String>,
+    pub workers: Option<usize>,
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let base = Cors::default()
+        .allowed_methods(["GET"])
+        .allow_any_header()
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        base.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(base, |cors, origin| cors.allowed_origin(origin))
+    }
+}
+
+async fn check_key(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let expected = req
+        .app_data::<web::Data<Option<String>>>()
+        .and_then(|k| k.as_ref().as_ref().cloned());
+    if let Some(expected) = expected
+        && !OPEN_PATHS.contains(&req.path())
+    {
+        let given = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
+        if given != Some(expected.as_str()) {
+            return Err(ApiError::Unauthorized.into());
+        }
+    }
+    next.call(req).await
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound(
+        "no such endpoint: see /openapi.json".into(),
+    ))
+}
+
+/// Binds the server on an open listener (so tests can pick a free port) and returns it unstarted.
+pub fn serve(
+    listener: TcpListener,
+    state: AppState,
+    options: HttpOptions,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let key = web::Data::new(options.api_key.clone());
+    let origins = options.cors_origins.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(key.clone())
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::bad("query", e.to_string()).into()),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::bad("path", e.to_string()).into()),
+            )
+            .wrap(from_fn(check_key))
+            .wrap(cors(&origins))
+            .wrap(Compress::default())
+            .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+            .configure(api::routes)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?;
+    if let Some(workers) = options.workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,148 @@
+//! The serving stores behind one interface. The API asks for rows of a Gold table with simple
+//! filters, an order, keyset or offset pagination and a limit; each store answers from its own
+//! storage: [`lake::LakeStore`] reads the published Gold Parquet through DataFusion (the embedded
+//! default), a MongoDB store reads the collections `lake mongo load` writes. The same contract
+//! tests run against every store.
+
+pub mod lake;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+/// One row as the API returns it: column name → JSON value.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// A typed value to compare a column with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    /// An amount in cents (DECIMAL(12, 2)).
+    Cents(i128),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Gte,
+    Lt,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub column: &'static str,
+    pub op: Op,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub column: &'static str,
+    pub descending: bool,
+}
+
+/// Rows strictly after a position in the order `(column, id_column)`, both in the direction of
+/// `descending`: keyset pagination, stable under inserts and cheap on an index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct After {
+    pub column: &'static str,
+    pub value: Value,
+    pub id_column: &'static str,
+    pub id: i64,
+    pub descending: bool,
+}
+
+/// What the API asks a store for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableQuery {
+    /// A Gold (or ML) table name, e.g. `fact_achats`.
+    pub table: &'static str,
+    pub filters: Vec<Filter>,
+    pub after: Option<After>,
+    pub order: Vec<Order>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+impl TableQuery {
+    pub fn table(table: &'static str) -> Self {
+        Self {
+            table,
+            ..Self::default()
+        }
+    }
+
+    pub fn filter(mut self, column: &'static str, op: Op, value: Value) -> Self {
+        self.filters.push(Filter { column, op, value });
+        self
+    }
+
+    pub fn order_by(mut self, column: &'static str, descending: bool) -> Self {
+        self.order.push(Order { column, descending });
+        self
+    }
+
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+/// The Gold version a store serves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Freshness {
+    /// Run id of the Gold layer served.
+    pub gold_version: String,
+    /// Reference time of that run.
+    pub as_of: String,
+    /// When the Gold run was published in the lake.
+    pub gold_published_at: String,
+    /// When this store started serving it (the load time for MongoDB).
+    pub loaded_at: String,
+    /// Run id of the ML tables served, if any.
+    pub ml_version: Option<String>,
+    /// The store: `lake` or `mongodb`.
+    pub store: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached (the API answers 503 and recovers once it is back).
+    #[error("the {store} store is unavailable: {reason}")]
+    Unavailable { store: &'static str, reason: String },
+    /// Nothing to serve yet.
+    #[error("nothing is published yet: {0}")]
+    NotPublished(String),
+    /// A table the served version does not have (e.g. ML tables before `lake ml`).
+    #[error("table gold.{0} is not in the served version")]
+    MissingTable(String),
+    #[error("query on gold.{table} failed: {reason}")]
+    Query { table: String, reason: String },
+}
+
+/// A read-only store of the published Gold.
+#[async_trait]
+pub trait GoldStore: Send + Sync {
+    /// `lake` or `mongodb`, for `/health` and `/freshness`.
+    fn name(&self) -> &'static str;
+
+    /// The version served now. Every read of one request goes through one snapshot, so a
+    /// response never mixes two versions, even when a new one is published meanwhile.
+    async fn snapshot(&self) -> Result<Arc<dyn Snapshot>, StoreError>;
+}
+
+/// One published version of Gold, as a store serves it.
+#[async_trait]
+pub trait Snapshot: Send + Sync {
+    /// Rows of a table, filtered, ordered and limited as asked.
+    async fn rows(&self, query: &TableQuery) -> Result<Vec<Row>, StoreError>;
+
+    /// Which version this is.
+    fn freshness(&self) -> Freshness;
+}

@@ -1,0 +1,115 @@
+//! A lake built from the golden fixtures (Gold and ML published), and the `lake-api` binary
+//! started over it on a free loopback port.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use lake_core::{EngineKind, LakeOptions, LakeSession, RunSettings};
+
+pub fn golden_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/golden")
+}
+
+/// Builds Silver, Gold and ML of the golden fixtures into `dir/lake`; returns the lake path.
+pub async fn golden_lake(dir: &Path) -> PathBuf {
+    let sources = dir.join("sources");
+    std::fs::create_dir_all(&sources).expect("sources folder");
+    for name in ["clients.csv", "achats.csv", "achats_2025-07.csv"] {
+        std::fs::copy(golden_fixtures().join(name), sources.join(name)).expect("copy fixture");
+    }
+    let lake = dir.join("lake");
+    let mut options = LakeOptions::local(lake.to_string_lossy().into_owned());
+    options.engine = EngineKind::DataFusion;
+    options.partitions = 2;
+    let session = LakeSession::open(&options).await.expect("session");
+    session.ingest(&sources, |_| {}).await.expect("ingest");
+    let as_of = NaiveDate::from_ymd_opt(2025, 7, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("as_of");
+    let mut settings = RunSettings::new(as_of);
+    // 10 of 24 purchase rows are quarantined on purpose: lift the blocking threshold.
+    settings.seuil_quarantaine = 0.5;
+    session.run_silver(&settings, |_| {}).await.expect("silver");
+    session.run_gold(&settings, |_| {}).await.expect("gold");
+    lake_ml::run_ml(&session, &lake_ml::MlConfig::default(), |_| {})
+        .await
+        .expect("ml");
+    lake
+}
+
+/// A running `lake-api`, stopped on drop.
+pub struct Api {
+    child: Child,
+    pub base: String,
+}
+
+impl Api {
+    pub fn start(lake: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lake-api"))
+            .args([
+                "--lake",
+                &lake.to_string_lossy(),
+                "--bind",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("lake-api starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        // The first line names the address; the process exits (EOF) if it cannot start.
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the address line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, base }
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// GET `path`: status and parsed JSON body.
+pub async fn get(api: &Api, path: &str) -> (u16, serde_json::Value) {
+    get_with(api, path, &[]).await
+}
+
+pub async fn get_with(api: &Api, path: &str, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let mut request = client().get(format!("{}{path}", api.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"));
+    (status, body)
+}
