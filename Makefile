@@ -5,8 +5,12 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/lake-target
 CARGO ?= cargo
 SCALE ?= 0.1
+VENV ?= $(HOME)/.cache/lake-venv
+export LAKE_VENV := $(VENV)
+export LAKE_PYTHON := $(VENV)/bin/python
+PYTHON_SOURCES := flight-api/tests
 
-.PHONY: run test lint fmt build toolchain test-servers compose-check cluster-up cluster-down clean-lake help
+.PHONY: run test lint fmt build toolchain test-servers python-env compose-check cluster-up cluster-down clean-lake help
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs"
@@ -21,6 +25,11 @@ toolchain:
 test-servers: toolchain
 	@scripts/ensure-test-servers.sh
 
+# The Python clients the tests drive (ADBC Flight SQL, pyarrow) and ruff, in a venv outside the
+# clone.
+python-env:
+	@scripts/ensure-python.sh >/dev/null
+
 # compose/docker-compose.yml, checked without a Docker engine.
 compose-check:
 	@scripts/check-compose.sh
@@ -33,9 +42,11 @@ build: toolchain
 run: build
 	$(CARGO_TARGET_DIR)/debug/lake run --scale $(SCALE)
 
-lint: toolchain
+lint: toolchain python-env
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
+	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
 
 # The cluster tests start the lake-scheduler and lake-executor binaries: build them first.
 test: lint test-servers compose-check

@@ -7,13 +7,15 @@ use lake_core::S3Options;
 #[command(
     name = "lake-api",
     version,
-    about = "Serves the published Gold of the lake over HTTP (JSON): KPIs, facts, analytics and ML \
-             scores, with an OpenAPI document at /openapi.json",
+    about = "Serves the published Gold of the lake over HTTP (JSON: KPIs, facts, analytics and ML \
+             scores, with an OpenAPI document at /openapi.json) and over Arrow Flight SQL (SQL on \
+             silver.* and gold.*, for ADBC and JDBC clients)",
     after_help = "Examples:\n  \
         lake-api --lake ./lake                      # the lake written by `lake run`, on :8080\n  \
         lake-api --lake s3://lake/prod --s3-endpoint http://127.0.0.1:9000 --api-key secret\n  \
         curl -s localhost:8080/kpis/globaux\n  \
-        curl -s 'localhost:8080/achats?pays=France&debut=2025-06-01&limit=10'"
+        curl -s 'localhost:8080/achats?pays=France&debut=2025-06-01&limit=10'\n  \
+        JDBC: jdbc:arrow-flight-sql://127.0.0.1:50060?useEncryption=false"
 )]
 pub struct ApiConfig {
     /// Lake root whose published Gold is served: a local folder, or s3://bucket/prefix.
@@ -22,6 +24,12 @@ pub struct ApiConfig {
     /// Address and port to listen on (port 0: any free port, printed at start).
     #[arg(long, env = "LAKE_API_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Address and port of the Arrow Flight SQL gateway (port 0: any free port; `off`: none).
+    #[arg(long, env = "LAKE_FLIGHT_BIND", default_value = "127.0.0.1:50060")]
+    pub flight_bind: String,
+    /// Require this bearer token on every Flight SQL call (authorization: Bearer <token>).
+    #[arg(long, env = "LAKE_FLIGHT_TOKEN", hide_env_values = true)]
+    pub flight_token: Option<String>,
     /// Require this key in the x-api-key header (except /health and /openapi.json); empty: none.
     #[arg(long, env = "LAKE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,

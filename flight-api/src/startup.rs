@@ -1,6 +1,6 @@
 //! Wiring: the store chosen from the configuration, then the servers over it.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -8,28 +8,60 @@ use lake_core::Lake;
 
 use crate::api::AppState;
 use crate::config::ApiConfig;
+use crate::server::flight_sql::{self, FlightSqlGateway};
 use crate::server::http::{self, HttpOptions};
-use crate::store::GoldStore;
 use crate::store::lake::LakeStore;
 
-/// The store the configuration names: the lake's Gold read directly (the embedded default).
-pub async fn store(config: &ApiConfig) -> Result<Arc<dyn GoldStore>> {
-    let lake = Lake::open(&config.lake, &config.s3())
-        .with_context(|| format!("cannot open the lake {}", config.lake))?;
-    Ok(Arc::new(LakeStore::new(lake)))
+/// The running servers and where they listen.
+pub struct Running {
+    pub http: actix_web::dev::Server,
+    pub http_address: SocketAddr,
+    /// The Flight SQL gateway, unless `--flight-bind off`.
+    pub flight: Option<(
+        tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+        SocketAddr,
+    )>,
 }
 
-/// Starts the HTTP server on `config.bind`; returns it running, with the address it listens on.
-pub async fn start(config: &ApiConfig) -> Result<(actix_web::dev::Server, std::net::SocketAddr)> {
-    let store = store(config).await?;
+/// Starts the HTTP server and the Flight SQL gateway over the lake's published layers (the
+/// embedded store).
+pub async fn start(config: &ApiConfig) -> Result<Running> {
+    let lake = Lake::open(&config.lake, &config.s3())
+        .with_context(|| format!("cannot open the lake {}", config.lake))?;
+    let store = Arc::new(LakeStore::new(lake));
+
     let listener = TcpListener::bind(&config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let address = listener.local_addr()?;
+    let http_address = listener.local_addr()?;
     let options = HttpOptions {
         api_key: config.api_key.clone().filter(|k| !k.is_empty()),
         cors_origins: config.cors_origins.clone(),
         workers: config.workers,
     };
-    let server = http::serve(listener, AppState { store }, options)?;
-    Ok((server, address))
+    let http = http::serve(
+        listener,
+        AppState {
+            store: store.clone(),
+        },
+        options,
+    )?;
+
+    let flight = if config.flight_bind == "off" {
+        None
+    } else {
+        let listener = tokio::net::TcpListener::bind(&config.flight_bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (Flight SQL)", config.flight_bind))?;
+        let address = listener.local_addr()?;
+        let token = config.flight_token.clone().filter(|t| !t.is_empty());
+        let gateway =
+            FlightSqlGateway::new(store, token).context("cannot describe the Flight SQL server")?;
+        let task = tokio::spawn(flight_sql::serve(listener, gateway));
+        Some((task, address))
+    };
+    Ok(Running {
+        http,
+        http_address,
+        flight,
+    })
 }

@@ -1,18 +1,33 @@
-//! `lake-api`: the HTTP API over the published Gold.
+//! `lake-api`: the HTTP API and the Flight SQL gateway over the published Gold.
 
+use anyhow::Context;
 use clap::Parser;
 use lake_api::ApiConfig;
 
-#[actix_web::main]
+#[tokio::main]
 async fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let config = ApiConfig::parse();
-    let (server, address) = lake_api::startup::start(&config).await?;
+    let running = lake_api::startup::start(&config).await?;
+    // These lines are read by scripts and tests: keep their format.
+    println!("listening on http://{}", running.http_address);
+    if let Some((_, address)) = &running.flight {
+        println!("flight sql on grpc://{address}");
+    }
     log::info!(
-        "lake-api serving the Gold of {} on http://{address} (OpenAPI: /openapi.json)",
+        "serving the published layers of {} (OpenAPI at /openapi.json)",
         config.lake
     );
-    println!("listening on http://{address}");
-    server.await?;
+    match running.flight {
+        None => running.http.await.context("the HTTP server stopped")?,
+        Some((flight, _)) => {
+            tokio::select! {
+                http = running.http => http.context("the HTTP server stopped")?,
+                flight = flight => flight
+                    .context("the Flight SQL task failed")?
+                    .context("the Flight SQL server stopped")?,
+            }
+        }
+    }
     Ok(())
 }

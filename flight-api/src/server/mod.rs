@@ -1,3 +1,5 @@
-//! One module per transport: [`http`] (actix-web). Arrow Flight SQL comes beside it.
+//! One module per transport: [`http`] (actix-web, JSON) and [`flight_sql`] (Arrow Flight SQL,
+//! tonic), both over the same store.
 
+pub mod flight_sql;
 pub mod http;

@@ -1,7 +1,8 @@
-//! The embedded store: the published Gold and ML Parquet of the lake, read with DataFusion in
-//! this process (no Ballista: the API only reads, and small reads are quickest here). The layer
-//! pointers are checked at most once per [`RECHECK`]; a new Gold or ML run is loaded into a new
-//! session and swapped in whole, so one request never mixes two versions.
+//! The embedded store: the published Silver, Gold and ML Parquet of the lake, read with
+//! DataFusion in this process (no Ballista: the API only reads, and small reads are quickest
+//! here). The layer pointers are checked at most once per [`RECHECK`]; a new run of any layer is
+//! loaded into a new session and swapped in whole, so one request never mixes two versions. The
+//! same session answers the HTTP API (Gold and ML) and Flight SQL (Silver too).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +24,9 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 const STORE: &str = "lake";
 
 /// One loaded version: a session with its tables registered.
-struct Loaded {
+pub struct Loaded {
     ctx: SessionContext,
+    silver: Option<LayerManifest>,
     gold: LayerManifest,
     ml: Option<LayerManifest>,
     loaded_at: String,
@@ -70,27 +72,37 @@ impl LakeStore {
         let ml = publish::current(&self.lake, Layer::Ml)
             .await
             .map_err(unavailable)?;
+        let silver = publish::current(&self.lake, Layer::Silver)
+            .await
+            .map_err(unavailable)?;
+        let run = |m: &Option<LayerManifest>| m.as_ref().map(|m| m.run_id.clone());
         let same = slot.as_ref().is_some_and(|l| {
-            l.gold.run_id == gold.run_id
-                && l.ml.as_ref().map(|m| &m.run_id) == ml.as_ref().map(|m| &m.run_id)
+            l.gold.run_id == gold.run_id && run(&l.ml) == run(&ml) && run(&l.silver) == run(&silver)
         });
         let next = match slot.as_ref() {
             Some(previous) if same => Loaded {
                 ctx: previous.ctx.clone(),
+                silver,
                 gold,
                 ml,
                 loaded_at: previous.loaded_at.clone(),
                 checked: Instant::now(),
             },
-            _ => self.load(gold, ml).await?,
+            _ => self.load(silver, gold, ml).await?,
         };
         let next = Arc::new(next);
         *slot = Some(next.clone());
         Ok(next)
     }
 
+    /// The version served now, for SQL (Flight SQL).
+    pub async fn current(&self) -> Result<Arc<Loaded>, StoreError> {
+        self.version().await
+    }
+
     async fn load(
         &self,
+        silver: Option<LayerManifest>,
         gold: LayerManifest,
         ml: Option<LayerManifest>,
     ) -> Result<Loaded, StoreError> {
@@ -102,11 +114,17 @@ impl LakeStore {
             ctx.register_object_store(self.lake.store_url(), self.lake.store());
         }
         catalog::create_schemas(&ctx).map_err(unavailable)?;
-        for manifest in std::iter::once(&gold).chain(ml.iter()) {
+        let layers = [
+            (Layer::Silver, silver.as_ref()),
+            (Layer::Gold, Some(&gold)),
+            (Layer::Ml, ml.as_ref()),
+        ];
+        for (layer, manifest) in layers {
+            let Some(manifest) = manifest else { continue };
             for (table, published) in &manifest.tables {
                 catalog::register_parquet_folder(
                     &ctx,
-                    TableReference::partial("gold", table.as_str()),
+                    TableReference::partial(layer.schema(), table.as_str()),
                     &self.lake.url(&published.path),
                 )
                 .await
@@ -115,6 +133,7 @@ impl LakeStore {
         }
         Ok(Loaded {
             ctx,
+            silver,
             gold,
             ml,
             loaded_at: lake_core::ingest::now(),
@@ -188,6 +207,13 @@ impl GoldStore for LakeStore {
 
     async fn snapshot(&self) -> Result<Arc<dyn Snapshot>, StoreError> {
         Ok(self.version().await?)
+    }
+}
+
+impl Loaded {
+    /// The session holding this version's tables: `silver.*`, `gold.*` (ML tables included).
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
     }
 }
 

@@ -1,5 +1,5 @@
-//! A lake built from the golden fixtures (Gold and ML published), and the `lake-api` binary
-//! started over it on a free loopback port.
+//! Lakes built from the golden fixtures or generated data (Silver, Gold and ML published), and
+//! the `lake-api` binary started over one on free loopback ports.
 
 #![allow(dead_code)]
 
@@ -15,6 +15,22 @@ pub fn golden_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/golden")
 }
 
+/// Ingests `sources` into `dir/lake` and publishes Silver, Gold and ML (DataFusion engine).
+async fn publish_all(dir: &Path, sources: &Path, settings: &RunSettings) -> PathBuf {
+    let lake = dir.join("lake");
+    let mut options = LakeOptions::local(lake.to_string_lossy().into_owned());
+    options.engine = EngineKind::DataFusion;
+    options.partitions = 2;
+    let session = LakeSession::open(&options).await.expect("session");
+    session.ingest(sources, |_| {}).await.expect("ingest");
+    session.run_silver(settings, |_| {}).await.expect("silver");
+    session.run_gold(settings, |_| {}).await.expect("gold");
+    lake_ml::run_ml(&session, &lake_ml::MlConfig::default(), |_| {})
+        .await
+        .expect("ml");
+    lake
+}
+
 /// Builds Silver, Gold and ML of the golden fixtures into `dir/lake`; returns the lake path.
 pub async fn golden_lake(dir: &Path) -> PathBuf {
     let sources = dir.join("sources");
@@ -22,43 +38,44 @@ pub async fn golden_lake(dir: &Path) -> PathBuf {
     for name in ["clients.csv", "achats.csv", "achats_2025-07.csv"] {
         std::fs::copy(golden_fixtures().join(name), sources.join(name)).expect("copy fixture");
     }
-    let lake = dir.join("lake");
-    let mut options = LakeOptions::local(lake.to_string_lossy().into_owned());
-    options.engine = EngineKind::DataFusion;
-    options.partitions = 2;
-    let session = LakeSession::open(&options).await.expect("session");
-    session.ingest(&sources, |_| {}).await.expect("ingest");
     let as_of = NaiveDate::from_ymd_opt(2025, 7, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("as_of");
     let mut settings = RunSettings::new(as_of);
     // 10 of 24 purchase rows are quarantined on purpose: lift the blocking threshold.
     settings.seuil_quarantaine = 0.5;
-    session.run_silver(&settings, |_| {}).await.expect("silver");
-    session.run_gold(&settings, |_| {}).await.expect("gold");
-    lake_ml::run_ml(&session, &lake_ml::MlConfig::default(), |_| {})
-        .await
-        .expect("ml");
-    lake
+    publish_all(dir, &sources, &settings).await
 }
 
-/// A running `lake-api`, stopped on drop.
+/// Builds Silver, Gold and ML of generated data (SF `scale`, seed 42) into `dir/lake`.
+pub async fn generated_lake(dir: &Path, scale: f64) -> PathBuf {
+    let sources = dir.join("sources");
+    let config = lake_generator::GenerateConfig {
+        scale,
+        seed: 42,
+        as_of: lake_generator::GenerateConfig::default_as_of(),
+        rates: lake_generator::DefectRates::default(),
+        churn: lake_generator::ChurnSignal::default(),
+        out_dir: sources.clone(),
+    };
+    lake_generator::generate(&config).expect("generate");
+    publish_all(dir, &sources, &RunSettings::new(config.as_of)).await
+}
+
+/// A running `lake-api` (HTTP and Flight SQL on free loopback ports), stopped on drop.
 pub struct Api {
     child: Child,
+    /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// `grpc://127.0.0.1:PORT`
+    pub flight: String,
 }
 
 impl Api {
     pub fn start(lake: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lake-api"))
-            .args([
-                "--lake",
-                &lake.to_string_lossy(),
-                "--bind",
-                "127.0.0.1:0",
-                "--workers",
-                "2",
-            ])
+            .args(["--lake", &lake.to_string_lossy(), "--bind", "127.0.0.1:0"])
+            .args(["--flight-bind", "127.0.0.1:0", "--workers", "2"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -66,17 +83,25 @@ impl Api {
             .spawn()
             .expect("lake-api starts");
         let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        // The first line names the address; the process exits (EOF) if it cannot start.
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the address line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Self { child, base }
+        // The first two lines name the addresses; the process exits (EOF) if it cannot start.
+        let mut lines = BufReader::new(stdout).lines();
+        let mut next = |prefix: &str| {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("lake-api exited before printing {prefix:?}"))
+                .expect("read stdout");
+            line.trim()
+                .strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+                .to_string()
+        };
+        let base = format!("http://{}", next("listening on http://"));
+        let flight = format!("grpc://{}", next("flight sql on grpc://"));
+        Self {
+            child,
+            base,
+            flight,
+        }
     }
 }
 

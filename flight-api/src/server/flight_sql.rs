@@ -1,0 +1,367 @@
+//! Arrow Flight SQL over the served version of the lake (`silver.*`, `gold.*`, ML tables in
+//! `gold.*`), with DataFusion: queries, prepared statements (without parameters), and the
+//! catalog, schema, table and SQL-info listings that ADBC and JDBC clients ask for. Read-only:
+//! DDL, DML and statements are refused. An optional bearer token guards every call.
+//!
+//! Tickets and prepared-statement handles carry the SQL text itself, so the gateway keeps no
+//! per-client state and any instance can answer any ticket.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
+use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
+use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
+    CommandGetSqlInfo, CommandGetTables, CommandPreparedStatementQuery, CommandStatementQuery,
+    ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    Action, FlightDescriptor, FlightEndpoint, FlightInfo, IpcMessage, SchemaAsIpc, Ticket,
+};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::ipc::writer::IpcWriteOptions;
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::context::SQLOptions;
+use futures::{Stream, TryStreamExt, stream};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use crate::store::StoreError;
+use crate::store::lake::{LakeStore, Loaded};
+
+/// The catalog every table is in (DataFusion's default).
+const CATALOG: &str = "datafusion";
+/// Schemas the gateway lists.
+const SCHEMAS: [&str; 2] = ["gold", "silver"];
+
+type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
+
+pub struct FlightSqlGateway {
+    store: Arc<LakeStore>,
+    /// When set, every call must carry `authorization: Bearer <token>`.
+    token: Option<String>,
+    sql_info: Arc<SqlInfoData>,
+}
+
+impl FlightSqlGateway {
+    pub fn new(store: Arc<LakeStore>, token: Option<String>) -> Result<Self, FlightError> {
+        let mut info = SqlInfoDataBuilder::new();
+        info.append(SqlInfo::FlightSqlServerName, "lake Flight SQL gateway");
+        info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
+        info.append(SqlInfo::FlightSqlServerArrowVersion, "1.3");
+        info.append(SqlInfo::FlightSqlServerReadOnly, true);
+        info.append(SqlInfo::FlightSqlServerSql, true);
+        info.append(SqlInfo::FlightSqlServerSubstrait, false);
+        info.append(SqlInfo::FlightSqlServerTransaction, 0_i32);
+        info.append(SqlInfo::FlightSqlServerCancel, false);
+        let sql_info = Arc::new(info.build()?);
+        Ok(Self {
+            store,
+            token,
+            sql_info,
+        })
+    }
+
+    pub fn into_service(self) -> FlightServiceServer<Self> {
+        FlightServiceServer::new(self)
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        let given = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given == Some(token.as_str()) {
+            Ok(())
+        } else {
+            Err(Status::unauthenticated(
+                "missing or wrong bearer token (authorization: Bearer <token>)",
+            ))
+        }
+    }
+
+    async fn version(&self) -> Result<Arc<Loaded>, Status> {
+        self.store.current().await.map_err(|e| match e {
+            StoreError::Unavailable { .. } | StoreError::NotPublished(_) => {
+                Status::unavailable(e.to_string())
+            }
+            other => Status::internal(other.to_string()),
+        })
+    }
+
+    /// Plans a read-only query on the served version.
+    async fn plan(&self, sql: &str) -> Result<DataFrame, Status> {
+        let version = self.version().await?;
+        let read_only = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        version
+            .session()
+            .sql_with_options(sql, read_only)
+            .await
+            .map_err(|e| Status::invalid_argument(format!("{e}")))
+    }
+
+    async fn stream_query(&self, sql: &str) -> Result<Response<DoGetStream>, Status> {
+        let df = self.plan(sql).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df
+            .execute_stream()
+            .await
+            .map_err(|e| Status::internal(format!("{e}")))?
+            .map_err(|e| FlightError::ExternalError(Box::new(e)));
+        let flight = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(batches)
+            .map_err(Status::from);
+        Ok(Response::new(Box::pin(flight)))
+    }
+
+    fn one_batch(batch: RecordBatch) -> Response<DoGetStream> {
+        let flight = FlightDataEncoderBuilder::new()
+            .with_schema(batch.schema())
+            .build(stream::once(async { Ok(batch) }))
+            .map_err(Status::from);
+        Response::new(Box::pin(flight))
+    }
+}
+
+fn sql_of(handle: &[u8]) -> Result<String, Status> {
+    String::from_utf8(handle.to_vec())
+        .map_err(|_| Status::invalid_argument("the statement handle is not UTF-8 SQL"))
+}
+
+#[allow(clippy::result_large_err)]
+fn flight_info(
+    schema: &Schema,
+    ticket: Vec<u8>,
+    descriptor: FlightDescriptor,
+) -> Result<Response<FlightInfo>, Status> {
+    let info = FlightInfo::new()
+        .try_with_schema(schema)
+        .map_err(|e| Status::internal(format!("cannot encode the schema: {e}")))?
+        .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
+        .with_descriptor(descriptor);
+    Ok(Response::new(info))
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for FlightSqlGateway {
+    type FlightService = FlightSqlGateway;
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let df = self.plan(&query.query).await?;
+        let ticket = TicketStatementQuery {
+            statement_handle: query.query.into_bytes().into(),
+        };
+        flight_info(
+            &df.schema().as_arrow().clone(),
+            ticket.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        self.stream_query(&sql_of(&ticket.statement_handle)?).await
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        self.check(&request)?;
+        let df = self.plan(&query.query).await?;
+        let schema = df.schema().as_arrow().clone();
+        let IpcMessage(dataset_schema) = SchemaAsIpc::new(&schema, &IpcWriteOptions::default())
+            .try_into()
+            .map_err(|e: datafusion::arrow::error::ArrowError| {
+                Status::internal(format!("cannot encode the schema: {e}"))
+            })?;
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: query.query.into_bytes().into(),
+            dataset_schema,
+            parameter_schema: Default::default(),
+        })
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let df = self
+            .plan(&sql_of(&command.prepared_statement_handle)?)
+            .await?;
+        flight_info(
+            &df.schema().as_arrow().clone(),
+            command.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        command: CommandPreparedStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        self.stream_query(&sql_of(&command.prepared_statement_handle)?)
+            .await
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        _query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        // Handles are the SQL itself: nothing to free.
+        self.check(&request)
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&query.into_builder().schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        let mut builder = query.into_builder();
+        builder.append(CATALOG);
+        Ok(Self::one_batch(builder.build().map_err(Status::from)?))
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&query.into_builder().schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        let mut builder = query.into_builder();
+        for schema in SCHEMAS {
+            builder.append(CATALOG, schema);
+        }
+        Ok(Self::one_batch(builder.build().map_err(Status::from)?))
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&query.into_builder().schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        let version = self.version().await?;
+        let ctx = version.session();
+        let mut builder = query.into_builder();
+        let catalog = ctx
+            .catalog(CATALOG)
+            .ok_or_else(|| Status::internal("the session has no default catalog"))?;
+        for schema_name in SCHEMAS {
+            let Some(schema) = catalog.schema(schema_name) else {
+                continue;
+            };
+            let mut tables = schema.table_names();
+            tables.sort();
+            for table in tables {
+                let provider = ctx
+                    .table_provider(TableReference::partial(schema_name, table.as_str()))
+                    .await
+                    .map_err(|e| Status::internal(format!("{e}")))?;
+                builder
+                    .append(CATALOG, schema_name, &table, "TABLE", &provider.schema())
+                    .map_err(Status::from)?;
+            }
+        }
+        Ok(Self::one_batch(builder.build().map_err(Status::from)?))
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        let schema = query.into_builder(&self.sql_info).schema();
+        flight_info(&schema, ticket, request.into_inner())
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        let batch = query
+            .into_builder(&self.sql_info)
+            .build()
+            .map_err(Status::from)?;
+        Ok(Self::one_batch(batch))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
+
+/// Serves Flight SQL on an open listener until the process stops.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: FlightSqlGateway,
+) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .add_service(gateway.into_service())
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        .await
+}
