@@ -295,7 +295,8 @@ async fn bad_requests_get_a_json_error_naming_the_parameter() {
         ("/achats?limit=501", "limit"),
         ("/achats?apres=nimportequoi", "apres"),
         ("/achats?debut=2025-02-30", "debut"),
-        ("/achats?debut=2025-05-01&fin=2025-04-01", "fin"),
+        ("/achats?fin=", "fin"),
+        ("/analytics/saisonnalite?dimension=", "dimension"),
         ("/achats?client=abc", "client"),
         ("/kpis/globaux?x=1", "x"),
         ("/ventes?grain=pays&debut=2025-01-01", "debut"),
@@ -308,6 +309,27 @@ async fn bad_requests_get_a_json_error_naming_the_parameter() {
         assert_eq!(body["error"]["code"], "bad_parameter", "{path}: {body}");
         assert_eq!(body["error"]["parameter"], parameter, "{path}: {body}");
     }
+    // A range that ends before it starts is empty, not an error.
+    let (status, body) = get_with(&api, "/achats?debut=2025-05-01&fin=2025-04-01", &key).await;
+    assert_eq!(
+        (status, body["data"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    // A method the API does not serve: 405 with Allow.
+    let response = common::client()
+        .post(format!("{}/kpis/globaux", api.base))
+        .header("x-api-key", "s3cret")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
     let (status, body) = get_with(&api, "/clients/999", &key).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -19,7 +19,7 @@ const GRAINS: [(&str, &str, &str, bool); 5] = [
 
 /// `/ventes?grain=jour|semaine|mois|heure|pays[&debut=YYYY-MM-DD][&fin=YYYY-MM-DD]`: revenue,
 /// purchases, buyers and mean basket per grain; `debut` and `fin` (inclusive) bound the time
-/// grains.
+/// grains (a range that ends before it starts is empty).
 pub async fn ventes(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
     let names: Vec<&'static str> = GRAINS.iter().map(|g| g.0).collect();
     let (grain, debut, fin) = read_params(query, |p| {
@@ -40,11 +40,6 @@ pub async fn ventes(state: web::Data<AppState>, query: Query) -> Result<HttpResp
             name,
             format!("only the time grains (jour, semaine, mois) take a date range, not {grain}"),
         ));
-    }
-    if let (Some(d), Some(f)) = (debut, fin)
-        && d > f
-    {
-        return Err(ApiError::bad("fin", format!("{f} is before debut {d}")));
     }
     let mut q = TableQuery::table(table);
     if let Some(d) = debut {
@@ -67,7 +62,7 @@ pub async fn saisonnalite(
     query: Query,
 ) -> Result<HttpResponse, ApiError> {
     let dimension = read_params(query, |p| {
-        if p.text("dimension").is_none() {
+        if !p.has("dimension") {
             return Ok(None);
         }
         p.choice("dimension", &["jour_semaine", "mois", "heure"], "mois")

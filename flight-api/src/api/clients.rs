@@ -14,7 +14,7 @@ const RECENT_PURCHASES: usize = 20;
 /// `gold.dim_clients`, largest revenue first: `limit`, `offset`, optional `pays`.
 pub async fn clients(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
     let (limit, offset, pays) =
-        read_params(query, |p| Ok((p.limit()?, p.offset()?, p.text("pays"))))?;
+        read_params(query, |p| Ok((p.limit()?, p.offset()?, p.text("pays")?)))?;
     let mut q = TableQuery::table("dim_clients")
         .order_by("ca_total", true)
         .order_by("id_client", false)

@@ -18,7 +18,7 @@ pub async fn segments(state: web::Data<AppState>, query: Query) -> Result<HttpRe
 pub async fn churn(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
     let mut q = TableQuery::table("scores_churn");
     let (limit, offset) = read_params(query, |p| {
-        if p.text("risque").is_some() {
+        if p.has("risque") {
             let band = p.choice("risque", &["faible", "moyen", "élevé"], "élevé")?;
             q = std::mem::take(&mut q).filter("risque", Op::Eq, Value::Text(band.into()));
         }

@@ -64,33 +64,48 @@ pub async fn single(state: &AppState, table: &'static str) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(row))
 }
 
+/// A GET-only resource: other methods get 405 with `Allow: GET`.
+fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("allow", "GET"))
+        .json(json!({ "error": {
+            "code": "method_not_allowed",
+            "message": "the API is read-only: use GET"
+        }}))
+}
+
 /// Every route of the API.
 pub fn routes(config: &mut web::ServiceConfig) {
     config
-        .route("/health", web::get().to(health::health))
-        .route("/freshness", web::get().to(health::freshness))
-        .route("/openapi.json", web::get().to(openapi::document))
-        .route("/kpis/globaux", web::get().to(kpis::globaux))
-        .route("/kpis/clv", web::get().to(kpis::clv))
-        .route("/kpis/retention", web::get().to(kpis::retention))
-        .route("/kpis/rfm", web::get().to(kpis::rfm))
-        .route("/kpis/produits", web::get().to(kpis::produits))
-        .route("/kpis/croissance", web::get().to(kpis::croissance))
-        .route("/ventes", web::get().to(analytics::ventes))
-        .route(
-            "/analytics/saisonnalite",
-            web::get().to(analytics::saisonnalite),
-        )
-        .route(
-            "/analytics/concentration",
-            web::get().to(analytics::concentration),
-        )
-        .route("/analytics/cohortes", web::get().to(analytics::cohortes))
-        .route("/clients", web::get().to(clients::clients))
-        .route("/clients/{id}", web::get().to(clients::detail))
-        .route("/produits", web::get().to(clients::produits))
-        .route("/achats", web::get().to(achats::list))
-        .route("/ml/segments", web::get().to(ml::segments))
-        .route("/ml/churn", web::get().to(ml::churn))
-        .route("/ml/rapport", web::get().to(ml::rapport));
+        .service(get("/health", health::health))
+        .service(get("/freshness", health::freshness))
+        .service(get("/openapi.json", openapi::document))
+        .service(get("/kpis/globaux", kpis::globaux))
+        .service(get("/kpis/clv", kpis::clv))
+        .service(get("/kpis/retention", kpis::retention))
+        .service(get("/kpis/rfm", kpis::rfm))
+        .service(get("/kpis/produits", kpis::produits))
+        .service(get("/kpis/croissance", kpis::croissance))
+        .service(get("/ventes", analytics::ventes))
+        .service(get("/analytics/saisonnalite", analytics::saisonnalite))
+        .service(get("/analytics/concentration", analytics::concentration))
+        .service(get("/analytics/cohortes", analytics::cohortes))
+        .service(get("/clients", clients::clients))
+        .service(get("/clients/{id}", clients::detail))
+        .service(get("/produits", clients::produits))
+        .service(get("/achats", achats::list))
+        .service(get("/ml/segments", ml::segments))
+        .service(get("/ml/churn", ml::churn))
+        .service(get("/ml/rapport", ml::rapport));
 }

@@ -290,7 +290,7 @@ fn date() -> Json {
 }
 
 fn id() -> Json {
-    json!({ "type": "integer", "minimum": 1 })
+    json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX })
 }
 
 fn operation(summary: &str, parameters: Vec<Json>, ok: Json) -> Json {
@@ -362,7 +362,7 @@ pub fn openapi() -> Json {
         }
     });
     let text = |values: &[&str]| json!({ "type": "string", "enum": values });
-    let plain = |s: &str| json!({ "type": "string", "description": s });
+    let plain = |s: &str| json!({ "type": "string", "minLength": 1, "description": s });
     let mut achats_params = vec![
         param("client", id(), "purchases of one client"),
         param(
@@ -381,7 +381,7 @@ pub fn openapi() -> Json {
         ),
         param(
             "apres",
-            json!({ "type": "string" }),
+            json!({ "type": "string", "minLength": 1 }),
             "cursor: the `next` of the previous page",
         ),
     ];
@@ -408,8 +408,8 @@ pub fn openapi() -> Json {
         "/kpis/croissance": operation("Monthly growth", vec![], data_of("kpi_croissance")),
         "/ventes": operation("Revenue by grain", vec![
             param("grain", text(&["jour", "semaine", "mois", "heure", "pays"]), "grain (default jour)"),
-            param("debut", date(), "first day (time grains)"),
-            param("fin", date(), "last day, inclusive (time grains)"),
+            param("debut", date(), "first day (time grains only: 400 with heure or pays)"),
+            param("fin", date(), "last day, inclusive (time grains only: 400 with heure or pays)"),
         ], data_of("vente")),
         "/analytics/saisonnalite": operation("Seasonality indices", vec![
             param("dimension", text(&["jour_semaine", "mois", "heure"]), "one dimension"),

@@ -25,20 +25,30 @@ impl Params {
         }
     }
 
-    fn raw(&mut self, name: &str) -> Option<String> {
+    /// The trimmed value of `name`; an empty value is refused (absent and empty differ).
+    fn raw(&mut self, name: &str) -> Result<Option<String>, ApiError> {
         self.read.insert(name.to_string());
-        self.values
-            .get(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        match self.values.get(name).map(|v| v.trim()) {
+            None => Ok(None),
+            Some("") => Err(ApiError::bad(
+                name,
+                "empty value: give a value or leave it out",
+            )),
+            Some(v) => Ok(Some(v.to_string())),
+        }
     }
 
-    pub fn text(&mut self, name: &str) -> Option<String> {
+    pub fn text(&mut self, name: &str) -> Result<Option<String>, ApiError> {
         self.raw(name)
     }
 
+    /// Whether the parameter was given (without reading its value).
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
     pub fn int(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
-        let Some(raw) = self.raw(name) else {
+        let Some(raw) = self.raw(name)? else {
             return Ok(None);
         };
         let value: i64 = raw
@@ -54,7 +64,7 @@ impl Params {
     }
 
     pub fn float(&mut self, name: &str, min: f64, max: f64) -> Result<Option<f64>, ApiError> {
-        let Some(raw) = self.raw(name) else {
+        let Some(raw) = self.raw(name)? else {
             return Ok(None);
         };
         let value: f64 = raw
@@ -72,7 +82,7 @@ impl Params {
     }
 
     pub fn date(&mut self, name: &str) -> Result<Option<NaiveDate>, ApiError> {
-        let Some(raw) = self.raw(name) else {
+        let Some(raw) = self.raw(name)? else {
             return Ok(None);
         };
         NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
@@ -87,7 +97,7 @@ impl Params {
         allowed: &[&'static str],
         default: &'static str,
     ) -> Result<&'static str, ApiError> {
-        let Some(raw) = self.raw(name) else {
+        let Some(raw) = self.raw(name)? else {
             return Ok(default);
         };
         allowed.iter().copied().find(|a| *a == raw).ok_or_else(|| {
@@ -174,10 +184,17 @@ mod tests {
     #[test]
     fn unknown_parameters_are_refused() {
         let mut p = params(&[("pays", "France"), ("tri", "x")]);
-        assert_eq!(p.text("pays").as_deref(), Some("France"));
+        assert_eq!(p.text("pays").ok().flatten().as_deref(), Some("France"));
         let e = p.finish().expect_err("tri is unknown");
         assert!(e.to_string().contains("parameter tri"), "{e}");
         assert!(e.to_string().contains("known: pays"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_value_is_refused_not_ignored() {
+        let mut p = params(&[("fin", " ")]);
+        let e = p.date("fin").expect_err("empty");
+        assert!(e.to_string().contains("parameter fin: empty value"), "{e}");
     }
 
     #[test]
