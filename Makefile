@@ -7,7 +7,7 @@ CARGO ?= cargo
 SCALE ?= 0.1
 VENV ?= $(HOME)/.cache/lake-venv
 export LAKE_VENV := $(VENV)
-export LAKE_PYTHON := $(VENV)/bin/python
+
 PYTHON_SOURCES := flight-api/tests
 
 .PHONY: run test lint fmt build toolchain test-servers python-env compose-check cluster-up cluster-down clean-lake help

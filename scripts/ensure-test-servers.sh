@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the real servers the tests talk to over loopback, into a tools folder
 # outside the clone (default ~/.cache/lake-tools). The tests start and stop them themselves.
-#   s3s-fs 0.14.1   S3 protocol over a folder (0.17 needs a newer rustc)
+#   s3s-fs 0.14.1    S3 protocol over a folder (0.17 needs a newer rustc)
+#   FerretDB 1.24.2  MongoDB wire protocol over SQLite (built from the Go module proxy's source:
+#                    `go install` leaves out the version file the binary needs at start)
 set -euo pipefail
 
 TOOLS="${LAKE_TOOLS_DIR:-$HOME/.cache/lake-tools}"
@@ -10,5 +12,19 @@ mkdir -p "$TOOLS"
 if [[ ! -x "$TOOLS/bin/s3s-fs" ]]; then
   echo "installing s3s-fs 0.14.1 into $TOOLS (about 2 minutes, once)…"
   cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$TOOLS" --quiet
+fi
+FERRETDB_VERSION=v1.24.2
+if ! "$TOOLS/bin/ferretdb" --version 2>/dev/null | grep -q "$FERRETDB_VERSION"; then
+  echo "building FerretDB $FERRETDB_VERSION into $TOOLS (a few minutes, once)…"
+  module="$(cd /tmp && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$module" ]] || { echo "cannot download FerretDB $FERRETDB_VERSION" >&2; exit 1; }
+  build="$(mktemp -d)"
+  trap 'rm -rf "$build"' EXIT
+  cp -r "$module/." "$build/"
+  chmod -R u+w "$build"
+  echo "$FERRETDB_VERSION" > "$build/build/version/version.txt"
+  mkdir -p "$TOOLS/bin"
+  (cd "$build" && GOFLAGS=-mod=mod go build -o "$TOOLS/bin/ferretdb" ./cmd/ferretdb)
 fi
 echo "test servers ready in $TOOLS: $(ls "$TOOLS/bin" | tr '\n' ' ')"

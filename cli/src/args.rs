@@ -123,6 +123,10 @@ pub enum Command {
     Ml(MlArgs),
     /// Run SQL against bronze.*, silver.*, gold.*, reference.* and print the result.
     Sql(SqlArgs),
+    /// MongoDB, the API's serving store: `lake mongo load` copies the published Gold and ML
+    /// tables into versioned collections, then switches one pointer document.
+    #[command(subcommand)]
+    Mongo(MongoCommand),
     /// Show what each layer currently publishes (run id, as_of, tables and rows).
     Status,
     /// Start, inspect or stop a local Ballista cluster (1 scheduler + N executors, no Docker).
@@ -131,6 +135,24 @@ pub enum Command {
     /// Recent jobs of the scheduler (--scheduler, else the local cluster's): status, duration
     /// and, for the local cluster, tasks per executor and the last (write) stage's wall time.
     Jobs(JobsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MongoCommand {
+    /// Load the current Gold (and ML) into MongoDB: new collections per version with an index
+    /// for every filter and sort of the API, then one pointer switch; older versions are dropped.
+    /// Loading the version already served does nothing.
+    Load(MongoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MongoArgs {
+    /// MongoDB URL, e.g. mongodb://127.0.0.1:27017.
+    #[arg(long, env = "LAKE_MONGO_URL")]
+    pub mongo_url: String,
+    /// Database of the collections.
+    #[arg(long, env = "LAKE_MONGO_DB", default_value = "lake")]
+    pub mongo_db: String,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -9,8 +9,8 @@ use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSetti
 use lake_generator::{DefectRates, GenerateConfig};
 
 use crate::args::{
-    Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine, MlArgs, RunArgs,
-    SettingsArgs, SqlArgs,
+    Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine, MlArgs, MongoArgs,
+    MongoCommand, RunArgs, SettingsArgs, SqlArgs,
 };
 use crate::cluster::{ClusterSpec, UpOutcome};
 use crate::output::print_batches;
@@ -76,6 +76,7 @@ async fn run_command(cli: Cli) -> Result<()> {
         }
         Command::Run(args) => run(&cli.lake, &args).await,
         Command::Sql(args) => sql(&cli.lake, &args).await,
+        Command::Mongo(MongoCommand::Load(args)) => mongo_load(&cli.lake, &args).await,
         Command::Status => status(&cli.lake).await,
         Command::Cluster(command) => cluster(command).await,
         Command::Jobs(args) => jobs(&cli.lake, &args).await,
@@ -524,6 +525,52 @@ async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
         manifest.inputs.first().map_or("?", |i| i.version.as_str()),
         clock.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.
+async fn mongo_load(lake: &LakeArgs, args: &MongoArgs) -> Result<()> {
+    let options = lake_options(lake)?;
+    let store = lake_core::Lake::open(&options.location, &options.s3)?;
+    if store.is_s3() {
+        store.probe().await?;
+    }
+    let db = lake_api::mongo::connect(&args.mongo_url, &args.mongo_db)
+        .await
+        .with_context(|| format!("invalid MongoDB URL {}", args.mongo_url))?;
+    let outcome = lake_api::mongo::load::load(&store, &db, |table, rows, seconds| {
+        println!(
+            "  {table:<24} {:>12} documents {seconds:>8.2} s",
+            group_digits(rows)
+        );
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "loading into {} (database {}) failed; the version served before is unchanged",
+            args.mongo_url, args.mongo_db
+        )
+    })?;
+    match outcome {
+        lake_api::mongo::load::LoadOutcome::Unchanged { version } => {
+            println!("mongo: version {version} is already served; nothing to load");
+        }
+        lake_api::mongo::load::LoadOutcome::Loaded {
+            version,
+            tables,
+            dropped,
+            seconds,
+        } => {
+            let documents: u64 = tables.values().map(|(rows, _)| rows).sum();
+            println!(
+                "mongo: loaded version {version}: {} tables, {} documents in {seconds:.2} s; \
+                 dropped {} old collection(s)",
+                tables.len(),
+                group_digits(documents),
+                dropped.len()
+            );
+        }
+    }
     Ok(())
 }
 

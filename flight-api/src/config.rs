@@ -24,6 +24,13 @@ pub struct ApiConfig {
     /// Address and port to listen on (port 0: any free port, printed at start).
     #[arg(long, env = "LAKE_API_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
+    /// Serve the HTTP API from MongoDB (as loaded by `lake mongo load`) instead of the lake's
+    /// Parquet, e.g. mongodb://127.0.0.1:27017. Flight SQL always reads the lake.
+    #[arg(long, env = "LAKE_MONGO_URL")]
+    pub mongo_url: Option<String>,
+    /// MongoDB database of the loaded collections.
+    #[arg(long, env = "LAKE_MONGO_DB", default_value = "lake")]
+    pub mongo_db: String,
     /// Address and port of the Arrow Flight SQL gateway (port 0: any free port; `off`: none).
     #[arg(long, env = "LAKE_FLIGHT_BIND", default_value = "127.0.0.1:50060")]
     pub flight_bind: String,

@@ -1,10 +1,11 @@
 //! Serving the lake's Gold (ROAPI-style layout): [`store`] holds the interchangeable stores
-//! behind one trait, [`api`] the HTTP handlers per family of endpoints over that trait,
+//! behind one trait (the lake itself, or MongoDB loaded by [`mongo::load`]), [`api`] the HTTP handlers per family of endpoints over that trait,
 //! [`server`] one module per transport, [`startup`] the wiring, [`config`] the flags.
 
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod mongo;
 pub mod server;
 pub mod startup;
 pub mod store;

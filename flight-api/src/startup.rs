@@ -10,7 +10,9 @@ use crate::api::AppState;
 use crate::config::ApiConfig;
 use crate::server::flight_sql::{self, FlightSqlGateway};
 use crate::server::http::{self, HttpOptions};
+use crate::store::GoldStore;
 use crate::store::lake::LakeStore;
+use crate::store::mongo::MongoStore;
 
 /// The running servers and where they listen.
 pub struct Running {
@@ -23,8 +25,8 @@ pub struct Running {
     )>,
 }
 
-/// Starts the HTTP server and the Flight SQL gateway over the lake's published layers (the
-/// embedded store).
+/// Starts the HTTP server (over MongoDB when a URL is given, else the lake's published layers)
+/// and the Flight SQL gateway (over the lake).
 pub async fn start(config: &ApiConfig) -> Result<Running> {
     let lake = Lake::open(&config.lake, &config.s3())
         .with_context(|| format!("cannot open the lake {}", config.lake))?;
@@ -38,13 +40,16 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
         cors_origins: config.cors_origins.clone(),
         workers: config.workers,
     };
-    let http = http::serve(
-        listener,
-        AppState {
-            store: store.clone(),
-        },
-        options,
-    )?;
+    let http_store: Arc<dyn GoldStore> = match &config.mongo_url {
+        Some(url) if !url.is_empty() => {
+            let db = crate::mongo::connect(url, &config.mongo_db)
+                .await
+                .with_context(|| format!("invalid MongoDB URL {url}"))?;
+            Arc::new(MongoStore::new(db))
+        }
+        _ => store.clone(),
+    };
+    let http = http::serve(listener, AppState { store: http_store }, options)?;
 
     let flight = if config.flight_bind == "off" {
         None

@@ -12,18 +12,12 @@ use lake_core::{EngineKind, LakeOptions, LakeSession};
 use serde_json::Value;
 
 fn python() -> PathBuf {
-    let path = std::env::var_os("LAKE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/lake-venv/bin/python")
-        });
-    assert!(
-        path.is_file(),
-        "no Python for the ADBC client at {}: run scripts/ensure-python.sh (make test does)",
-        path.display()
-    );
-    path
+    common::installed_tool(
+        "LAKE_VENV",
+        "lake-venv",
+        "bin/python",
+        "scripts/ensure-python.sh",
+    )
 }
 
 fn adbc_client(uri: &str, token: Option<&str>) -> std::process::Output {

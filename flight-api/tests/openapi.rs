@@ -15,18 +15,12 @@ use std::process::Command;
 use common::{Api, generated_lake};
 
 fn schemathesis() -> PathBuf {
-    let venv = std::env::var_os("LAKE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/lake-venv")
-        });
-    let path = venv.join("bin/schemathesis");
-    assert!(
-        path.is_file(),
-        "no schemathesis at {}: run scripts/ensure-python.sh (make test does)",
-        path.display()
-    );
-    path
+    common::installed_tool(
+        "LAKE_VENV",
+        "lake-venv",
+        "bin/schemathesis",
+        "scripts/ensure-python.sh",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

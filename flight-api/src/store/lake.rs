@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::RecordBatch;
 use datafusion::common::{ScalarValue, TableReference};
 use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -183,22 +182,6 @@ fn keyset(after: &After) -> Expr {
     }
 }
 
-fn to_rows(batches: &[RecordBatch]) -> Result<Vec<Row>, String> {
-    let mut buffer = Vec::new();
-    {
-        let mut writer = arrow_json::WriterBuilder::new()
-            .with_explicit_nulls(true)
-            .build::<_, arrow_json::writer::JsonArray>(&mut buffer);
-        let refs: Vec<&RecordBatch> = batches.iter().collect();
-        writer.write_batches(&refs).map_err(|e| e.to_string())?;
-        writer.finish().map_err(|e| e.to_string())?;
-    }
-    if buffer.is_empty() {
-        return Ok(Vec::new());
-    }
-    serde_json::from_slice(&buffer).map_err(|e| e.to_string())
-}
-
 #[async_trait]
 impl GoldStore for LakeStore {
     fn name(&self) -> &'static str {
@@ -260,7 +243,7 @@ impl Snapshot for Loaded {
             },
             other => failed(other),
         })?;
-        to_rows(&batches).map_err(|reason| StoreError::Query {
+        super::rows_from_batches(&batches).map_err(|reason| StoreError::Query {
             table: query.table.to_string(),
             reason,
         })

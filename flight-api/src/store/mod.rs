@@ -5,6 +5,7 @@
 //! tests run against every store.
 
 pub mod lake;
+pub mod mongo;
 
 use std::sync::Arc;
 
@@ -145,4 +146,24 @@ pub trait Snapshot: Send + Sync {
 
     /// Which version this is.
     fn freshness(&self) -> Freshness;
+}
+
+/// Record batches as the API's JSON rows (NULLs kept; dates and timestamps as ISO strings,
+/// decimals as numbers).
+pub fn rows_from_batches(
+    batches: &[datafusion::arrow::array::RecordBatch],
+) -> Result<Vec<Row>, String> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = arrow_json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow_json::writer::JsonArray>(&mut buffer);
+        let refs: Vec<&datafusion::arrow::array::RecordBatch> = batches.iter().collect();
+        writer.write_batches(&refs).map_err(|e| e.to_string())?;
+        writer.finish().map_err(|e| e.to_string())?;
+    }
+    if buffer.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(&buffer).map_err(|e| e.to_string())
 }

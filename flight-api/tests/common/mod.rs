@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod contract;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -137,4 +139,110 @@ pub async fn get_with(api: &Api, path: &str, headers: &[(&str, &str)]) -> (u16, 
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {path}: {e}: {text}"));
     (status, body)
+}
+
+/// A tool the project's scripts install outside the clone: `$ENV_VAR/relative` when the
+/// variable is set, else `~/.cache/<default_dir>/relative`; panics naming the script to run.
+pub fn installed_tool(env_var: &str, default_dir: &str, relative: &str, script: &str) -> PathBuf {
+    let base = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache")
+                .join(default_dir)
+        });
+    let path = base.join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run {script} (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A FerretDB server (MongoDB wire protocol over SQLite) on a free loopback port, from the tools
+/// folder scripts/ensure-test-servers.sh fills; stopped on drop.
+pub struct FerretDb {
+    child: Option<Child>,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl FerretDb {
+    fn binary() -> PathBuf {
+        installed_tool(
+            "LAKE_TOOLS_DIR",
+            "lake-tools",
+            "bin/ferretdb",
+            "scripts/ensure-test-servers.sh",
+        )
+    }
+
+    pub fn start(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut server = Self {
+            child: None,
+            dir: dir.join("ferretdb"),
+            port,
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts (again) on the same port and data folder, and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        std::fs::create_dir_all(&self.dir).expect("ferretdb folder");
+        let log = std::fs::File::create(self.dir.join("ferretdb.log")).expect("log file");
+        let child = Command::new(Self::binary())
+            .arg("--handler=sqlite")
+            .arg(format!("--sqlite-url=file:{}/", self.dir.display()))
+            .arg(format!("--listen-addr=127.0.0.1:{}", self.port))
+            .arg(format!("--state-dir={}", self.dir.display()))
+            .args(["--telemetry=disable", "--debug-addr=-", "--log-level=warn"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("ferretdb starts");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "FerretDB did not listen within 30 s:\n{}",
+                std::fs::read_to_string(self.dir.join("ferretdb.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for FerretDb {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Loads the current Gold and ML of `lake` into database `lake` of `url`.
+pub async fn mongo_load(lake: &Path, url: &str) -> lake_api::mongo::load::LoadOutcome {
+    let store = lake_core::Lake::open(&lake.to_string_lossy(), &Default::default()).expect("lake");
+    let db = lake_api::mongo::connect(url, "lake")
+        .await
+        .expect("mongo url");
+    lake_api::mongo::load::load(&store, &db, |_, _, _| {})
+        .await
+        .expect("mongo load")
 }

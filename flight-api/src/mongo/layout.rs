@@ -1,0 +1,125 @@
+//! What the loader writes and the reader reads: the pointer document, the collection names, and
+//! the index of every filter and sort the API offers.
+
+use mongodb::bson::{Document, doc};
+use serde::{Deserialize, Serialize};
+
+/// Collection holding the pointer document.
+pub const POINTER_COLLECTION: &str = "_serving";
+/// `_id` of the pointer document.
+pub const POINTER_ID: &str = "current";
+
+/// The version being served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pointer {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// `<gold run id>` or `<gold run id>+<ml run id>`.
+    pub version: String,
+    pub gold_version: String,
+    pub ml_version: Option<String>,
+    pub as_of: String,
+    pub gold_published_at: String,
+    pub loaded_at: String,
+    /// Table name → collection holding it in this version.
+    pub collections: std::collections::BTreeMap<String, String>,
+    /// Versions kept for readers that resolved the pointer just before this one.
+    #[serde(default)]
+    pub previous_versions: Vec<String>,
+}
+
+/// The tables the API serves (Gold and ML): everything else stays in the lake.
+pub const SERVED_TABLES: [&str; 22] = [
+    "kpi_globaux",
+    "kpi_clv",
+    "kpi_retention",
+    "kpi_rfm",
+    "kpi_produits",
+    "kpi_croissance",
+    "fact_achats",
+    "fact_ca_jour",
+    "fact_ca_semaine",
+    "fact_ca_mois",
+    "fact_ca_heure",
+    "fact_ca_pays",
+    "saisonnalite",
+    "concentration",
+    "lorenz",
+    "cohortes",
+    "dim_clients",
+    "dim_rfm",
+    "dim_produits",
+    "segments_ml",
+    "segments_profils",
+    "scores_churn",
+];
+
+/// Also served when present (published by `lake ml`).
+pub const OPTIONAL_TABLES: [&str; 1] = ["model_report"];
+
+/// A short, collection-name-safe tag of a version.
+pub fn version_tag(version: &str) -> String {
+    version
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// `<table>__<version tag>`.
+pub fn collection_name(table: &str, version: &str) -> String {
+    format!("{table}__{}", version_tag(version))
+}
+
+/// The version a collection belongs to, if it is one of ours.
+pub fn version_of_collection(name: &str) -> Option<&str> {
+    name.split_once("__").map(|(_, v)| v)
+}
+
+/// Indexes of a table: one per filter and sort of the API (keys in order).
+pub fn indexes(table: &str) -> Vec<Document> {
+    match table {
+        "fact_achats" => vec![
+            doc! { "date_achat": 1, "id_achat": 1 },
+            doc! { "montant": 1, "id_achat": 1 },
+            doc! { "id_client": 1, "date_achat": 1, "id_achat": 1 },
+            doc! { "pays": 1, "date_achat": 1, "id_achat": 1 },
+            doc! { "produit": 1, "date_achat": 1, "id_achat": 1 },
+        ],
+        "dim_clients" => vec![
+            doc! { "id_client": 1 },
+            doc! { "ca_total": -1, "id_client": 1 },
+            doc! { "pays": 1, "ca_total": -1 },
+        ],
+        "kpi_clv" => vec![
+            doc! { "id_client": 1 },
+            doc! { "clv_12m": -1, "id_client": 1 },
+        ],
+        "dim_rfm" | "segments_ml" => vec![doc! { "id_client": 1 }],
+        "scores_churn" => vec![
+            doc! { "id_client": 1 },
+            doc! { "score_churn": -1, "id_client": 1 },
+            doc! { "risque": 1, "score_churn": -1 },
+        ],
+        "fact_ca_jour" => vec![doc! { "date": 1 }],
+        "fact_ca_semaine" => vec![doc! { "semaine": 1 }],
+        "fact_ca_mois" => vec![doc! { "mois": 1 }],
+        "cohortes" => vec![doc! { "cohorte": 1, "mois_relatif": 1 }],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_names_carry_a_safe_version_tag() {
+        let name = collection_name("fact_achats", "20261128T160102123Z-1a2b3c4d+2026X");
+        assert_eq!(name, "fact_achats__20261128T160102123Z_1a2b3c4d_2026X");
+        assert_eq!(
+            version_of_collection(&name),
+            Some("20261128T160102123Z_1a2b3c4d_2026X")
+        );
+        assert_eq!(version_of_collection("_serving"), None);
+    }
+}

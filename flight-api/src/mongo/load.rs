@@ -1,0 +1,327 @@
+//! `lake mongo load`: the published Gold (and ML) tables into versioned MongoDB collections,
+//! then one pointer switch. Idempotent (the version served is not loaded again), atomic for
+//! readers (the pointer moves only once every collection and index is written), and retried on
+//! transient errors; a load that fails leaves the previous version serving.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use datafusion::common::TableReference;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::TryStreamExt;
+use lake_core::publish::{self, LayerManifest};
+use lake_core::{Lake, LakeError, Layer};
+use mongodb::Database;
+use mongodb::IndexModel;
+use mongodb::bson::{Document, doc};
+use mongodb::error::ErrorKind;
+
+use super::layout::{
+    OPTIONAL_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, SERVED_TABLES, collection_name,
+    indexes, version_of_collection, version_tag,
+};
+use crate::store::rows_from_batches;
+
+/// Documents per insert.
+const CHUNK: usize = 5_000;
+/// Attempts of one write before the load fails.
+const ATTEMPTS: u32 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("reading {table} from the lake: {reason}")]
+    Read { table: String, reason: String },
+    #[error("MongoDB {what}: {source}")]
+    Mongo {
+        what: String,
+        #[source]
+        source: mongodb::error::Error,
+    },
+    #[error("Gold has table {0} missing: run `lake run` (or `lake gold`) first")]
+    MissingTable(String),
+}
+
+/// What a load did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadOutcome {
+    /// The version was already served: nothing written.
+    Unchanged { version: String },
+    Loaded {
+        version: String,
+        /// Per table: (rows, seconds).
+        tables: BTreeMap<String, (u64, f64)>,
+        /// Collections of older versions dropped after the switch.
+        dropped: Vec<String>,
+        seconds: f64,
+    },
+}
+
+fn mongo(what: impl Into<String>) -> impl FnOnce(mongodb::error::Error) -> LoadError {
+    let what = what.into();
+    move |source| LoadError::Mongo { what, source }
+}
+
+/// Whether retrying may help (network, server selection, a primary stepping down).
+fn transient(e: &mongodb::error::Error) -> bool {
+    e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
+        || matches!(
+            *e.kind,
+            ErrorKind::Io(_)
+                | ErrorKind::ServerSelection { .. }
+                | ErrorKind::ConnectionPoolCleared { .. }
+        )
+}
+
+/// A duplicate `_id`: the rows of a retried insert that had reached the server.
+fn only_duplicates(e: &mongodb::error::Error) -> bool {
+    match &*e.kind {
+        ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure
+                    .write_errors
+                    .as_ref()
+                    .is_some_and(|errors| errors.iter().all(|w| w.code == 11000))
+        }
+        _ => false,
+    }
+}
+
+/// Inserts one chunk, retrying transient errors with backoff. Rows carry their row number as
+/// `_id`, so a retry that repeats rows already written is recognised and ignored.
+async fn insert_chunk(
+    collection: &mongodb::Collection<Document>,
+    documents: &[Document],
+) -> Result<(), mongodb::error::Error> {
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match collection.insert_many(documents).ordered(false).await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt > 1 && only_duplicates(&e) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS && transient(&e) => {
+                log::warn!("insert into {} failed ({e}); retrying", collection.name());
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Loads the lake's current Gold (and ML) into `db` unless that version is already served.
+pub async fn load(
+    lake: &Lake,
+    db: &Database,
+    mut on_table: impl FnMut(&str, u64, f64),
+) -> Result<LoadOutcome, LoadError> {
+    let clock = Instant::now();
+    let gold =
+        publish::current(lake, Layer::Gold)
+            .await?
+            .ok_or_else(|| LakeError::NotPublished {
+                layer: "gold".into(),
+            })?;
+    let ml = publish::current(lake, Layer::Ml).await?;
+    let version = match &ml {
+        Some(ml) => format!("{}+{}", gold.run_id, ml.run_id),
+        None => gold.run_id.clone(),
+    };
+    let pointers = db.collection::<Pointer>(POINTER_COLLECTION);
+    let previous = pointers
+        .find_one(doc! { "_id": POINTER_ID })
+        .await
+        .map_err(mongo("reading the pointer"))?;
+    if previous.as_ref().is_some_and(|p| p.version == version) {
+        return Ok(LoadOutcome::Unchanged { version });
+    }
+
+    // Collections a dead load of this same version left behind.
+    let tag = version_tag(&version);
+    let existing = db
+        .list_collection_names()
+        .await
+        .map_err(mongo("listing collections"))?;
+    for name in existing
+        .iter()
+        .filter(|n| version_of_collection(n) == Some(&tag))
+    {
+        db.collection::<Document>(name)
+            .drop()
+            .await
+            .map_err(mongo(format!("dropping the leftover {name}")))?;
+    }
+
+    let ctx = SessionContext::new();
+    if lake.is_s3() {
+        ctx.register_object_store(lake.store_url(), lake.store());
+    }
+    let mut collections = BTreeMap::new();
+    let mut tables = BTreeMap::new();
+    let sources = table_sources(&gold, ml.as_ref())?;
+    for (table, folder) in sources {
+        let started = Instant::now();
+        let name = collection_name(&table, &version);
+        let rows = copy_table(&ctx, lake, &folder, &table, db, &name).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        on_table(&table, rows, seconds);
+        tables.insert(table.clone(), (rows, seconds));
+        collections.insert(table, name);
+    }
+
+    // The switch: one replace of the pointer document.
+    let kept: Vec<String> = previous.iter().map(|p| p.version.clone()).collect();
+    let pointer = Pointer {
+        id: POINTER_ID.into(),
+        version: version.clone(),
+        gold_version: gold.run_id.clone(),
+        ml_version: ml.as_ref().map(|m| m.run_id.clone()),
+        as_of: gold.as_of.clone(),
+        gold_published_at: gold.finished_at.clone(),
+        loaded_at: lake_core::ingest::now(),
+        collections,
+        previous_versions: kept.clone(),
+    };
+    pointers
+        .replace_one(doc! { "_id": POINTER_ID }, &pointer)
+        .upsert(true)
+        .await
+        .map_err(mongo("switching the pointer"))?;
+
+    // Older versions no reader can reach any more (the previous one is kept for readers that
+    // resolved the pointer just before the switch).
+    let keep: Vec<String> = std::iter::once(&version)
+        .chain(&kept)
+        .map(|v| version_tag(v))
+        .collect();
+    let mut dropped = Vec::new();
+    for name in db
+        .list_collection_names()
+        .await
+        .map_err(mongo("listing collections"))?
+    {
+        if let Some(v) = version_of_collection(&name)
+            && !keep.iter().any(|k| k == v)
+        {
+            db.collection::<Document>(&name)
+                .drop()
+                .await
+                .map_err(mongo(format!("dropping {name}")))?;
+            dropped.push(name);
+        }
+    }
+    Ok(LoadOutcome::Loaded {
+        version,
+        tables,
+        dropped,
+        seconds: clock.elapsed().as_secs_f64(),
+    })
+}
+
+/// Folder of every served table in the published manifests.
+fn table_sources(
+    gold: &LayerManifest,
+    ml: Option<&LayerManifest>,
+) -> Result<Vec<(String, String)>, LoadError> {
+    let find = |table: &str| {
+        gold.tables
+            .get(table)
+            .or_else(|| ml.and_then(|m| m.tables.get(table)))
+            .map(|t| t.path.clone())
+    };
+    let mut out = Vec::new();
+    for table in SERVED_TABLES {
+        let is_ml = matches!(table, "segments_ml" | "segments_profils" | "scores_churn");
+        match find(table) {
+            Some(path) => out.push((table.to_string(), path)),
+            // The ML tables come with `lake ml`; Gold's must all be there.
+            None if is_ml => {}
+            None => return Err(LoadError::MissingTable(table.to_string())),
+        }
+    }
+    for table in OPTIONAL_TABLES {
+        if let Some(path) = find(table) {
+            out.push((table.to_string(), path));
+        }
+    }
+    Ok(out)
+}
+
+/// Streams one table's Parquet into a new collection, then creates its indexes.
+async fn copy_table(
+    ctx: &SessionContext,
+    lake: &Lake,
+    folder: &str,
+    table: &str,
+    db: &Database,
+    collection_name: &str,
+) -> Result<u64, LoadError> {
+    let read = |e: datafusion::error::DataFusionError| LoadError::Read {
+        table: table.to_string(),
+        reason: e.to_string(),
+    };
+    let name = TableReference::bare(format!("load_{table}"));
+    ctx.register_parquet(
+        name.clone(),
+        &lake.url(folder),
+        ParquetReadOptions::default(),
+    )
+    .await
+    .map_err(read)?;
+    let mut stream = ctx
+        .table(name.clone())
+        .await
+        .map_err(read)?
+        .execute_stream()
+        .await
+        .map_err(read)?;
+    let collection = db.collection::<Document>(collection_name);
+    db.create_collection(collection_name)
+        .await
+        .map_err(mongo(format!("creating {collection_name}")))?;
+    let mut row_number: i64 = 0;
+    let mut pending: Vec<Document> = Vec::with_capacity(CHUNK);
+    while let Some(batch) = stream.try_next().await.map_err(read)? {
+        let rows = rows_from_batches(&[batch]).map_err(|reason| LoadError::Read {
+            table: table.to_string(),
+            reason,
+        })?;
+        for row in rows {
+            let mut document = Document::new();
+            document.insert("_id", row_number);
+            row_number += 1;
+            for (key, value) in row {
+                document.insert(
+                    key,
+                    mongodb::bson::Bson::try_from(value).unwrap_or_default(),
+                );
+            }
+            pending.push(document);
+            if pending.len() == CHUNK {
+                insert_chunk(&collection, &pending)
+                    .await
+                    .map_err(mongo(format!("inserting into {collection_name}")))?;
+                pending.clear();
+            }
+        }
+    }
+    if !pending.is_empty() {
+        insert_chunk(&collection, &pending)
+            .await
+            .map_err(mongo(format!("inserting into {collection_name}")))?;
+    }
+    let models: Vec<IndexModel> = indexes(table)
+        .into_iter()
+        .map(|keys| IndexModel::builder().keys(keys).build())
+        .collect();
+    if !models.is_empty() {
+        collection
+            .create_indexes(models)
+            .await
+            .map_err(mongo(format!("indexing {collection_name}")))?;
+    }
+    ctx.deregister_table(name).map_err(read)?;
+    Ok(row_number as u64)
+}

@@ -1,0 +1,173 @@
+//! MongoDB as the serving store, on a real MongoDB-protocol server (FerretDB): the loader's
+//! versioned collections and pointer switch, the API's contract on MongoDB (the same
+//! hand-checked values as on the lake, and the same bodies), and recovery after an outage.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::contract::{hand_checked_values, purchases_paging};
+use common::{Api, FerretDb, get, golden_lake, mongo_load};
+use lake_api::mongo::load::LoadOutcome;
+use lake_core::RunSettings;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_on_mongodb_answers_like_on_the_lake() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = golden_lake(dir.path()).await;
+    let ferret = FerretDb::start(dir.path());
+    let LoadOutcome::Loaded { tables, .. } = mongo_load(&lake, &ferret.url()).await else {
+        panic!("the first load must load");
+    };
+    assert_eq!(tables["fact_achats"].0, 12);
+    assert_eq!(tables["dim_clients"].0, 8);
+
+    let on_mongo = Api::start(&lake, &["--mongo-url", &ferret.url()]);
+    hand_checked_values(&on_mongo, &lake, "mongodb").await;
+    purchases_paging(&on_mongo).await;
+
+    // Every data endpoint gives the same body from both stores.
+    let on_lake = Api::start(&lake, &[]);
+    for path in [
+        "/kpis/globaux",
+        "/kpis/clv?limit=500",
+        "/kpis/retention",
+        "/kpis/rfm",
+        "/kpis/produits",
+        "/kpis/croissance",
+        "/ventes?grain=jour",
+        "/ventes?grain=semaine&debut=2025-03-10",
+        "/ventes?grain=mois",
+        "/ventes?grain=heure",
+        "/ventes?grain=pays",
+        "/analytics/saisonnalite",
+        "/analytics/concentration",
+        "/analytics/cohortes",
+        "/clients?limit=500",
+        "/clients/1",
+        "/clients/7",
+        "/produits",
+        "/achats?limit=500",
+        "/achats?tri=montant&ordre=asc&client=1",
+        "/ml/segments",
+        "/ml/churn",
+        "/ml/rapport",
+    ] {
+        let (lake_status, from_lake) = get(&on_lake, path).await;
+        let (mongo_status, from_mongo) = get(&on_mongo, path).await;
+        assert_eq!((lake_status, mongo_status), (200, 200), "{path}");
+        assert_eq!(
+            from_lake, from_mongo,
+            "{path} differs between the lake and MongoDB"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_are_idempotent_switch_versions_and_drop_old_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = golden_lake(dir.path()).await;
+    let ferret = FerretDb::start(dir.path());
+    let first = match mongo_load(&lake, &ferret.url()).await {
+        LoadOutcome::Loaded { version, .. } => version,
+        other => panic!("{other:?}"),
+    };
+    // The same Gold again: nothing to do.
+    assert_eq!(
+        mongo_load(&lake, &ferret.url()).await,
+        LoadOutcome::Unchanged {
+            version: first.clone()
+        }
+    );
+    let api = Api::start(&lake, &["--mongo-url", &ferret.url()]);
+    let (_, before) = get(&api, "/freshness").await;
+
+    // Two new Gold runs: each load switches the pointer; the previous version is kept for
+    // readers in flight, older ones are dropped.
+    let mut options = lake_core::LakeOptions::local(lake.to_string_lossy().into_owned());
+    options.engine = lake_core::EngineKind::DataFusion;
+    let session = lake_core::LakeSession::open(&options)
+        .await
+        .expect("session");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 7, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("as_of");
+    let mut versions = vec![first];
+    for _ in 0..2 {
+        session
+            .run_gold(&RunSettings::new(as_of), |_| {})
+            .await
+            .expect("gold");
+        match mongo_load(&lake, &ferret.url()).await {
+            LoadOutcome::Loaded { version, .. } => versions.push(version),
+            other => panic!("{other:?}"),
+        }
+    }
+    let db = lake_api::mongo::connect(&ferret.url(), "lake")
+        .await
+        .expect("db");
+    let names = db.list_collection_names().await.expect("collections");
+    let tag = |v: &str| lake_api::mongo::layout::version_tag(v);
+    assert!(
+        !names.iter().any(|n| n.ends_with(&tag(&versions[0]))),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with(&tag(&versions[1]))),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with(&tag(&versions[2]))),
+        "{names:?}"
+    );
+
+    // The API follows the pointer without a restart (it re-reads it at most once a second).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, now) = get(&api, "/freshness").await;
+        if now["gold_version"] != before["gold_version"] {
+            assert_eq!(now["store"], "mongodb");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still serving {before}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_gives_503_then_the_api_recovers_by_itself() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = golden_lake(dir.path()).await;
+    let mut ferret = FerretDb::start(dir.path());
+    mongo_load(&lake, &ferret.url()).await;
+    let api = Api::start(&lake, &["--mongo-url", &ferret.url()]);
+    assert_eq!(get(&api, "/kpis/globaux").await.0, 200);
+
+    ferret.stop();
+    // Past the one-second pointer cache, every read goes to the server: 503 within the driver's
+    // 2 s server-selection timeout (bounded here at 15 s).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, body) = get(&api, "/kpis/globaux").await;
+        if status == 503 {
+            assert_eq!(body["error"]["code"], "unavailable");
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(Instant::now() < deadline, "no 503 after the server stopped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(get(&api, "/health").await.0, 503);
+
+    ferret.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = get(&api, "/kpis/globaux").await;
+        if status == 200 {
+            assert_eq!(body["nb_achats"], 12);
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recovered: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
