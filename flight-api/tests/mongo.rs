@@ -84,11 +84,7 @@ async fn loads_are_idempotent_switch_versions_and_drop_old_ones() {
 
     // Two new Gold runs: each load switches the pointer; the previous version is kept for
     // readers in flight, older ones are dropped.
-    let mut options = lake_core::LakeOptions::local(lake.to_string_lossy().into_owned());
-    options.engine = lake_core::EngineKind::DataFusion;
-    let session = lake_core::LakeSession::open(&options)
-        .await
-        .expect("session");
+    let session = common::session_on(&lake).await;
     let as_of = chrono::NaiveDate::from_ymd_opt(2025, 7, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .expect("as_of");
@@ -170,4 +166,149 @@ async fn a_stopped_server_gives_503_then_the_api_recovers_by_itself() {
         assert!(Instant::now() < deadline, "not recovered: {status} {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The `lake` binary, built beside `lake-api` by the workspace build (`make test` builds every
+/// binary first).
+fn lake_binary() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_lake-api")).with_file_name("lake");
+    assert!(
+        path.is_file(),
+        "{} is missing: build the workspace binaries first (cargo build --workspace --bins)",
+        path.display()
+    );
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_polling_during_a_load_never_sees_two_versions_at_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = golden_lake(dir.path()).await;
+    let ferret = FerretDb::start(dir.path());
+    mongo_load(&lake, &ferret.url()).await;
+    let api = Api::start(&lake, &["--mongo-url", &ferret.url()]);
+
+    // A new Gold where client 1 has a fourth purchase.
+    let sources = dir.path().join("sources");
+    std::fs::write(
+        sources.join("achats_extra.csv"),
+        "id_achat,id_client,date_achat,montant,produit\n900,1,2025-06-20 10:00:00,10.00,Livre\n",
+    )
+    .expect("extra purchase");
+    let session = common::session_on(&lake).await;
+    session.ingest(&sources, |_| {}).await.expect("ingest");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 7, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("as_of");
+    let mut settings = RunSettings::new(as_of);
+    settings.seuil_quarantaine = 0.5;
+    session.run_silver(&settings, |_| {}).await.expect("silver");
+    session.run_gold(&settings, |_| {}).await.expect("gold");
+
+    let url = ferret.url();
+    let load = tokio::spawn(async move { mongo_load(&lake, &url).await });
+    // One response reads four collections: the profile, RFM, CLV and purchases must all come
+    // from one version (3 purchases before, 4 after).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = std::collections::BTreeSet::new();
+    while !seen.contains(&4) {
+        let (status, c1) = get(&api, "/clients/1").await;
+        assert_eq!(status, 200, "{c1}");
+        let counts = (
+            c1["profil"]["nb_achats"].as_i64(),
+            c1["rfm"]["frequence"].as_i64(),
+            c1["clv"]["nb_achats"].as_i64(),
+            c1["derniers_achats"].as_array().map(|a| a.len() as i64),
+        );
+        let n = counts.0.expect("nb_achats");
+        assert_eq!(
+            counts,
+            (Some(n), Some(n), Some(n), Some(n)),
+            "a mixed response: {c1}"
+        );
+        seen.insert(n);
+        assert!(
+            Instant::now() < deadline,
+            "the new version never showed: {seen:?}"
+        );
+    }
+    assert_eq!(seen, [3, 4].into());
+    load.await.expect("load task");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_killed_midway_leaves_the_previous_version_serving() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = common::generated_lake(dir.path(), 0.1).await;
+    let ferret = FerretDb::start(dir.path());
+    mongo_load(&lake, &ferret.url()).await;
+    let api = Api::start(&lake, &["--mongo-url", &ferret.url()]);
+    let (_, before) = get(&api, "/freshness").await;
+    let (_, kpis) = get(&api, "/kpis/globaux").await;
+
+    // A new Gold run, loaded by the `lake` binary, killed once its first collection exists.
+    let session = common::session_on(&lake).await;
+    let as_of = lake_generator::GenerateConfig::default_as_of();
+    session
+        .run_gold(&RunSettings::new(as_of), |_| {})
+        .await
+        .expect("gold");
+    let mut loader = std::process::Command::new(lake_binary())
+        .args(["--lake", &lake.to_string_lossy(), "mongo", "load"])
+        .args(["--mongo-url", &ferret.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("lake mongo load starts");
+    let db = lake_api::mongo::connect(&ferret.url(), "lake")
+        .await
+        .expect("db");
+    let old_tag =
+        lake_api::mongo::layout::version_tag(before["gold_version"].as_str().expect("version"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let names = db.list_collection_names().await.expect("collections");
+        let started = names.iter().any(|n| {
+            lake_api::mongo::layout::version_of_collection(n)
+                .is_some_and(|v| !v.starts_with(&old_tag))
+        });
+        if started {
+            break;
+        }
+        assert!(
+            loader.try_wait().expect("loader status").is_none(),
+            "the load finished before it could be killed"
+        );
+        assert!(Instant::now() < deadline, "the load never started writing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    loader.kill().expect("kill -9");
+    loader.wait().expect("reaped");
+
+    // The pointer did not move: the same version, the same answers, also for an API started
+    // now (which has nothing cached).
+    let pointer = db
+        .collection::<lake_api::mongo::layout::Pointer>(lake_api::mongo::layout::POINTER_COLLECTION)
+        .find_one(mongodb::bson::doc! { "_id": lake_api::mongo::layout::POINTER_ID })
+        .await
+        .expect("pointer read")
+        .expect("pointer");
+    assert_eq!(
+        Some(pointer.gold_version.as_str()),
+        before["gold_version"].as_str()
+    );
+    let fresh = Api::start(&lake, &["--mongo-url", &ferret.url()]);
+    let (_, after) = get(&fresh, "/freshness").await;
+    assert_eq!(after["gold_version"], before["gold_version"]);
+    assert_eq!(get(&fresh, "/kpis/globaux").await.1, kpis);
+    assert_eq!(get(&api, "/kpis/globaux").await.1, kpis);
+
+    // The next load completes, replacing the dead load's leftovers.
+    let LoadOutcome::Loaded { tables, .. } = mongo_load(&lake, &ferret.url()).await else {
+        panic!("the new version must load");
+    };
+    assert_eq!(
+        tables["fact_achats"].0,
+        kpis["nb_achats"].as_u64().expect("count")
+    );
 }

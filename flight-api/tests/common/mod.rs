@@ -17,13 +17,18 @@ pub fn golden_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/golden")
 }
 
-/// Ingests `sources` into `dir/lake` and publishes Silver, Gold and ML (DataFusion engine).
-async fn publish_all(dir: &Path, sources: &Path, settings: &RunSettings) -> PathBuf {
-    let lake = dir.join("lake");
+/// A DataFusion session on an existing lake folder.
+pub async fn session_on(lake: &Path) -> LakeSession {
     let mut options = LakeOptions::local(lake.to_string_lossy().into_owned());
     options.engine = EngineKind::DataFusion;
     options.partitions = 2;
-    let session = LakeSession::open(&options).await.expect("session");
+    LakeSession::open(&options).await.expect("session")
+}
+
+/// Ingests `sources` into `dir/lake` and publishes Silver, Gold and ML (DataFusion engine).
+async fn publish_all(dir: &Path, sources: &Path, settings: &RunSettings) -> PathBuf {
+    let lake = dir.join("lake");
+    let session = session_on(&lake).await;
     session.ingest(sources, |_| {}).await.expect("ingest");
     session.run_silver(settings, |_| {}).await.expect("silver");
     session.run_gold(settings, |_| {}).await.expect("gold");
