@@ -8,7 +8,7 @@ SCALE ?= 0.1
 VENV ?= $(HOME)/.cache/lake-venv
 export LAKE_VENV := $(VENV)
 
-PYTHON_SOURCES := flight-api/tests
+PYTHON_SOURCES := flight-api/tests benches
 
 .PHONY: run test lint fmt build toolchain test-servers python-env compose-check cluster-up cluster-down clean-lake help
 
