@@ -15,28 +15,27 @@ pub async fn list(state: web::Data<AppState>, query: Query) -> Result<HttpRespon
     let mut q = TableQuery::table("fact_achats");
     let (sort, descending, limit, cursor) = read_params(query, |p| {
         if let Some(id) = p.int("client", 1, i64::MAX)? {
-            q = std::mem::take(&mut q).filter("id_client", Op::Eq, Value::Int(id));
+            q.add_filter("id_client", Op::Eq, Value::Int(id));
         }
         for (name, column) in [("pays", "pays"), ("produit", "produit")] {
             if let Some(v) = p.text(name)? {
-                q = std::mem::take(&mut q).filter(column, Op::Eq, Value::Text(v));
+                q.add_filter(column, Op::Eq, Value::Text(v));
             }
         }
         // A range that ends before it starts is empty, not an error.
         let (debut, fin) = (p.date("debut")?, p.date("fin")?);
         if let Some(d) = debut {
             let start = d.and_time(chrono::NaiveTime::MIN);
-            q = std::mem::take(&mut q).filter("date_achat", Op::Gte, Value::Timestamp(start));
+            q.add_filter("date_achat", Op::Gte, Value::Timestamp(start));
         }
         if let Some(f) = fin.and_then(|f| f.succ_opt()) {
             let end = f.and_time(chrono::NaiveTime::MIN);
-            q = std::mem::take(&mut q).filter("date_achat", Op::Lt, Value::Timestamp(end));
+            q.add_filter("date_achat", Op::Lt, Value::Timestamp(end));
         }
         let sort = p.choice("tri", &["date_achat", "montant"], "date_achat")?;
         let descending = p.choice("ordre", &["asc", "desc"], "desc")? == "desc";
         Ok((sort, descending, p.limit()?, p.text("apres")?))
     })?;
-    q.table = "fact_achats";
     if let Some(cursor) = cursor {
         q.after = Some(decode_cursor(&cursor, sort, descending)?);
     }

@@ -18,8 +18,8 @@ pub async fn clients(state: web::Data<AppState>, query: Query) -> Result<HttpRes
     let mut q = TableQuery::table("dim_clients")
         .order_by("ca_total", true)
         .order_by("id_client", false)
-        .limit(limit);
-    q.offset = offset;
+        .limit(limit)
+        .offset(offset);
     if let Some(pays) = pays {
         q = q.filter("pays", Op::Eq, Value::Text(pays));
     }

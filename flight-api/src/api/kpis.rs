@@ -20,8 +20,8 @@ pub async fn clv(state: web::Data<AppState>, query: Query) -> Result<HttpRespons
     let mut q = TableQuery::table("kpi_clv")
         .order_by("clv_12m", true)
         .order_by("id_client", false)
-        .limit(limit);
-    q.offset = offset;
+        .limit(limit)
+        .offset(offset);
     if let Some(id) = client {
         q = q.filter("id_client", Op::Eq, Value::Int(id));
     }

@@ -20,22 +20,21 @@ pub async fn churn(state: web::Data<AppState>, query: Query) -> Result<HttpRespo
     let (limit, offset) = read_params(query, |p| {
         if p.has("risque") {
             let band = p.choice("risque", &["faible", "moyen", "élevé"], "élevé")?;
-            q = std::mem::take(&mut q).filter("risque", Op::Eq, Value::Text(band.into()));
+            q.add_filter("risque", Op::Eq, Value::Text(band.into()));
         }
         if let Some(min) = p.float("score_min", 0.0, 1.0)? {
-            q = std::mem::take(&mut q).filter("score_churn", Op::Gte, Value::Float(min));
+            q.add_filter("score_churn", Op::Gte, Value::Float(min));
         }
         if let Some(id) = p.int("id_client", 1, i64::MAX)? {
-            q = std::mem::take(&mut q).filter("id_client", Op::Eq, Value::Int(id));
+            q.add_filter("id_client", Op::Eq, Value::Int(id));
         }
         Ok((p.limit()?, p.offset()?))
     })?;
-    q.table = "scores_churn";
     q = q
         .order_by("score_churn", true)
         .order_by("id_client", false)
-        .limit(limit);
-    q.offset = offset;
+        .limit(limit)
+        .offset(offset);
     Ok(list(rows(&state, &q).await?))
 }
 

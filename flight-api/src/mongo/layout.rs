@@ -28,8 +28,8 @@ pub struct Pointer {
     pub previous_versions: Vec<String>,
 }
 
-/// The tables the API serves (Gold and ML): everything else stays in the lake.
-pub const SERVED_TABLES: [&str; 22] = [
+/// The Gold tables the API serves (everything else stays in the lake); a load needs them all.
+pub const GOLD_TABLES: [&str; 19] = [
     "kpi_globaux",
     "kpi_clv",
     "kpi_retention",
@@ -49,13 +49,15 @@ pub const SERVED_TABLES: [&str; 22] = [
     "dim_clients",
     "dim_rfm",
     "dim_produits",
+];
+
+/// The ML tables the API serves, loaded when `lake ml` has published them.
+pub const ML_TABLES: [&str; 4] = [
     "segments_ml",
     "segments_profils",
     "scores_churn",
+    "model_report",
 ];
-
-/// Also served when present (published by `lake ml`).
-pub const OPTIONAL_TABLES: [&str; 1] = ["model_report"];
 
 /// A short, collection-name-safe tag of a version.
 pub fn version_tag(version: &str) -> String {

@@ -17,8 +17,8 @@ use mongodb::bson::{Document, doc};
 use mongodb::error::ErrorKind;
 
 use super::layout::{
-    OPTIONAL_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, SERVED_TABLES, collection_name,
-    indexes, version_of_collection, version_tag,
+    GOLD_TABLES, ML_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, collection_name, indexes,
+    version_of_collection, version_tag,
 };
 use crate::store::rows_from_batches;
 
@@ -225,25 +225,17 @@ fn table_sources(
     gold: &LayerManifest,
     ml: Option<&LayerManifest>,
 ) -> Result<Vec<(String, String)>, LoadError> {
-    let find = |table: &str| {
-        gold.tables
-            .get(table)
-            .or_else(|| ml.and_then(|m| m.tables.get(table)))
-            .map(|t| t.path.clone())
-    };
     let mut out = Vec::new();
-    for table in SERVED_TABLES {
-        let is_ml = matches!(table, "segments_ml" | "segments_profils" | "scores_churn");
-        match find(table) {
-            Some(path) => out.push((table.to_string(), path)),
-            // The ML tables come with `lake ml`; Gold's must all be there.
-            None if is_ml => {}
-            None => return Err(LoadError::MissingTable(table.to_string())),
-        }
+    for table in GOLD_TABLES {
+        let published = gold
+            .tables
+            .get(table)
+            .ok_or_else(|| LoadError::MissingTable(table.to_string()))?;
+        out.push((table.to_string(), published.path.clone()));
     }
-    for table in OPTIONAL_TABLES {
-        if let Some(path) = find(table) {
-            out.push((table.to_string(), path));
+    for table in ML_TABLES {
+        if let Some(published) = ml.and_then(|m| m.tables.get(table)) {
+            out.push((table.to_string(), published.path.clone()));
         }
     }
     Ok(out)
@@ -291,13 +283,14 @@ async fn copy_table(
         for row in rows {
             let mut document = Document::new();
             document.insert("_id", row_number);
-            row_number += 1;
             for (key, value) in row {
-                document.insert(
-                    key,
-                    mongodb::bson::Bson::try_from(value).unwrap_or_default(),
-                );
+                let value = mongodb::bson::Bson::try_from(value).map_err(|e| LoadError::Read {
+                    table: table.to_string(),
+                    reason: format!("column {key} of row {row_number}: {e}"),
+                })?;
+                document.insert(key, value);
             }
+            row_number += 1;
             pending.push(document);
             if pending.len() == CHUNK {
                 insert_chunk(&collection, &pending)

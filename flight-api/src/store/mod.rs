@@ -80,7 +80,17 @@ impl TableQuery {
     }
 
     pub fn filter(mut self, column: &'static str, op: Op, value: Value) -> Self {
+        self.add_filter(column, op, value);
+        self
+    }
+
+    /// Adds a filter in place (for handlers that read parameters one by one).
+    pub fn add_filter(&mut self, column: &'static str, op: Op, value: Value) {
         self.filters.push(Filter { column, op, value });
+    }
+
+    pub fn offset(mut self, offset: usize) -> Self {
+        self.offset = offset;
         self
     }
 
