@@ -115,7 +115,15 @@ pub async fn run_ml(
     let clock = Instant::now();
     let transform = log_standardise(&current.leading(SEGMENT_FEATURES))?;
     let mut seg_config = config.segmentation.clone();
+    // At least two buyers per segment on average: fewer buyers narrow the range of k, and too
+    // few for the smallest k is an error that says so (not an empty k range).
     seg_config.k_max = seg_config.k_max.min(current.ids.len() / 2);
+    if seg_config.k_max < seg_config.k_min {
+        return Err(MlError::TooFewRows {
+            rows: current.ids.len(),
+            k: seg_config.k_min,
+        });
+    }
     let segmentation = segment(&transform.data, &seg_config)?;
     let (segment_profiles, number_of) = profiles(&segmentation, &transform);
     let segmentation_seconds = clock.elapsed().as_secs_f64();
