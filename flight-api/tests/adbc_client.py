@@ -14,6 +14,9 @@ import adbc_driver_flightsql
 import adbc_driver_flightsql.dbapi as flight_sql
 import pyarrow.compute as pc
 
+# Clients whose purchases the parameterised statement counts (the Rust test counts them too).
+CLIENTS = (7, 8, 9)
+
 
 def listed_tables(conn: Any) -> list[str]:
     """`schema.table` of every table the gateway lists (ADBC GetObjects)."""
@@ -43,6 +46,21 @@ def main(uri: str, token: str | None) -> None:
             cur.execute(query)
             row = cur.fetchone()
             prepared_count = None if row is None else int(row[0])
+        # One prepared statement, bound again for each client ($1 is the client's id).
+        by_client: dict[str, int] = {}
+        with conn.cursor() as cur:
+            query = "SELECT COUNT(*) AS n FROM gold.fact_achats WHERE id_client = $1"
+            for client in CLIENTS:
+                cur.execute(query, (client,))
+                row = cur.fetchone()
+                by_client[str(client)] = -1 if row is None else int(row[0])
+        bad_parameter = ""
+        with conn.cursor() as cur:
+            try:
+                cur.execute(query, ("sept",))
+                cur.fetchall()
+            except Exception as error:  # noqa: BLE001 - the message is what the test checks
+                bad_parameter = str(error)
     print(
         json.dumps(
             {
@@ -52,6 +70,8 @@ def main(uri: str, token: str | None) -> None:
                 "id_achat_sum": pc.sum(facts["id_achat"]).as_py(),
                 "montant_sum": str(pc.sum(facts["montant"]).as_py()),
                 "silver_achats_prepared": prepared_count,
+                "purchases_by_client": by_client,
+                "bad_parameter_error": bad_parameter,
             }
         )
     )

@@ -54,6 +54,26 @@ async fn lake_figures(lake: &std::path::Path) -> (i64, i64, String, i64) {
     )
 }
 
+/// Purchases of each client in `gold.fact_achats`, counted by DataFusion from the lake.
+async fn purchases_of_clients(lake: &std::path::Path, clients: &[i64]) -> Vec<i64> {
+    let mut options = LakeOptions::local(lake.to_string_lossy().into_owned());
+    options.engine = EngineKind::DataFusion;
+    let session = LakeSession::open(&options).await.expect("session");
+    let mut counts = Vec::new();
+    for client in clients {
+        let batches = session
+            .query(&format!(
+                "SELECT COUNT(*) AS n FROM gold.fact_achats WHERE id_client = {client}"
+            ))
+            .await
+            .expect("count");
+        let text = datafusion::arrow::util::display::array_value_to_string(batches[0].column(0), 0)
+            .expect("value");
+        counts.push(text.parse().expect("count"));
+    }
+    counts
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adbc_lists_tables_and_fetches_the_facts_like_the_lake() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -98,6 +118,21 @@ async fn adbc_lists_tables_and_fetches_the_facts_like_the_lake() {
             .as_array()
             .is_some_and(|c| c.iter().any(|c| c == "date_achat")),
         "{seen}"
+    );
+    // The prepared statement bound to 7, 8 and 9 counts what the lake counts for each.
+    let counts = purchases_of_clients(&lake, &[7, 8, 9]).await;
+    assert!(counts.iter().any(|&n| n > 0), "clients 7-9 bought nothing");
+    for (client, expected) in [7, 8, 9].into_iter().zip(counts) {
+        assert_eq!(
+            seen["purchases_by_client"][client.to_string()].as_i64(),
+            Some(expected),
+            "client {client}: {seen}"
+        );
+    }
+    let bad = seen["bad_parameter_error"].as_str().unwrap_or_default();
+    assert!(
+        bad.contains("INVALID_ARGUMENT") && bad.contains("'sept'") && bad.contains("Int64"),
+        "a text bound to id_client should be refused naming the value and the type: {bad:?}"
     );
 
     // Without the token, or with a wrong one, the gateway refuses.

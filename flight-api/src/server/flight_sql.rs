@@ -1,24 +1,27 @@
 //! Arrow Flight SQL over the served version of the lake (`silver.*`, `gold.*`, ML tables in
-//! `gold.*`), with DataFusion: queries, prepared statements (without parameters), and the
+//! `gold.*`), with DataFusion: queries, prepared statements (with `$1`, `$2`, … parameters), and the
 //! catalog, schema, table and SQL-info listings that ADBC and JDBC clients ask for. Read-only:
 //! DDL, DML and statements are refused. An optional bearer token guards every call.
 //!
-//! Tickets and prepared-statement handles carry the SQL text itself, so the gateway keeps no
-//! per-client state and any instance can answer any ticket.
+//! Tickets and prepared-statement handles carry the SQL text (and bound parameter values, see
+//! [`super::prepared`]), so the gateway keeps no per-client state and any instance can answer
+//! any ticket.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
+use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
 use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
     CommandGetSqlInfo, CommandGetTables, CommandPreparedStatementQuery, CommandStatementQuery,
-    ProstMessageExt, SqlInfo, TicketStatementQuery,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, IpcMessage, SchemaAsIpc, Ticket,
@@ -33,6 +36,7 @@ use futures::{Stream, TryStreamExt, stream};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+use super::prepared::{PreparedStatement, parameter_schema};
 use crate::store::StoreError;
 use crate::store::lake::{LakeStore, Loaded};
 
@@ -115,8 +119,23 @@ impl FlightSqlGateway {
             .map_err(|e| Status::invalid_argument(format!("{e}")))
     }
 
+    /// Plans a prepared statement with its bound values.
+    async fn plan_prepared(&self, statement: &PreparedStatement) -> Result<DataFrame, Status> {
+        let df = self.plan(&statement.sql).await?;
+        match statement.values()? {
+            None => Ok(df),
+            Some(values) => df
+                .with_param_values(values)
+                .map_err(|e| Status::invalid_argument(format!("{e}"))),
+        }
+    }
+
     async fn stream_query(&self, sql: &str) -> Result<Response<DoGetStream>, Status> {
         let df = self.plan(sql).await?;
+        Self::stream(df).await
+    }
+
+    async fn stream(df: DataFrame) -> Result<Response<DoGetStream>, Status> {
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df
             .execute_stream()
@@ -196,15 +215,49 @@ impl FlightSqlService for FlightSqlGateway {
         self.check(&request)?;
         let df = self.plan(&query.query).await?;
         let schema = df.schema().as_arrow().clone();
-        let IpcMessage(dataset_schema) = SchemaAsIpc::new(&schema, &IpcWriteOptions::default())
-            .try_into()
-            .map_err(|e: datafusion::arrow::error::ArrowError| {
-                Status::internal(format!("cannot encode the schema: {e}"))
-            })?;
+        let parameters = parameter_schema(df.logical_plan())?;
+        let encode = |schema: &Schema| -> Result<_, Status> {
+            let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+                .try_into()
+                .map_err(|e: datafusion::arrow::error::ArrowError| {
+                    Status::internal(format!("cannot encode the schema: {e}"))
+                })?;
+            Ok(bytes)
+        };
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: query.query.into_bytes().into(),
-            dataset_schema,
-            parameter_schema: Default::default(),
+            dataset_schema: encode(&schema)?,
+            parameter_schema: if parameters.fields().is_empty() {
+                Default::default()
+            } else {
+                encode(&parameters)?
+            },
+        })
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        self.check(&request)?;
+        let statement = PreparedStatement::decode(&query.prepared_statement_handle)?;
+        let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(
+            request.into_inner().map_err(FlightError::from),
+        )
+        .try_collect()
+        .await
+        .map_err(|e| Status::invalid_argument(format!("reading the parameters: {e}")))?;
+        let bound = statement.bind(&batches)?;
+        // Planning (optimizer included) now reports a wrong type or count of values at bind
+        // time, as a bad argument, rather than as a failure of the later fetch.
+        self.plan_prepared(&bound)
+            .await?
+            .create_physical_plan()
+            .await
+            .map_err(|e| Status::invalid_argument(format!("the bound parameters: {e}")))?;
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(bound.encode()?.into()),
         })
     }
 
@@ -214,9 +267,8 @@ impl FlightSqlService for FlightSqlGateway {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.check(&request)?;
-        let df = self
-            .plan(&sql_of(&command.prepared_statement_handle)?)
-            .await?;
+        let statement = PreparedStatement::decode(&command.prepared_statement_handle)?;
+        let df = self.plan_prepared(&statement).await?;
         flight_info(
             &df.schema().as_arrow().clone(),
             command.as_any().encode_to_vec(),
@@ -230,8 +282,8 @@ impl FlightSqlService for FlightSqlGateway {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         self.check(&request)?;
-        self.stream_query(&sql_of(&command.prepared_statement_handle)?)
-            .await
+        let statement = PreparedStatement::decode(&command.prepared_statement_handle)?;
+        Self::stream(self.plan_prepared(&statement).await?).await
     }
 
     async fn do_action_close_prepared_statement(

@@ -1,0 +1,214 @@
+//! Prepared-statement handles of the Flight SQL gateway. The gateway keeps no per-client state,
+//! so a handle carries everything needed to run the statement: its SQL and, once the client has
+//! bound them (`DoPut`), the parameter values as one Arrow row.
+//!
+//! Layout: a handle without parameters is the SQL text itself; a bound handle is
+//! `MAGIC`, the SQL length (u32, big endian), the SQL, then the parameter row as an Arrow IPC
+//! stream.
+
+use std::io::Cursor;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::logical_expr::LogicalPlan;
+use tonic::Status;
+
+/// Starts a bound handle; SQL text cannot start with a NUL byte.
+const MAGIC: &[u8] = b"\0lake-bound-1\0";
+
+/// A statement and, once bound, its parameter values.
+#[derive(Debug, Clone)]
+pub struct PreparedStatement {
+    pub sql: String,
+    /// One row, one column per parameter (`$1`, `$2`, … in order).
+    pub parameters: Option<RecordBatch>,
+}
+
+impl PreparedStatement {
+    pub fn unbound(sql: String) -> Self {
+        Self {
+            sql,
+            parameters: None,
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    pub fn decode(handle: &[u8]) -> Result<Self, Status> {
+        let Some(rest) = handle.strip_prefix(MAGIC) else {
+            let sql = String::from_utf8(handle.to_vec())
+                .map_err(|_| Status::invalid_argument("the statement handle is not UTF-8 SQL"))?;
+            return Ok(Self::unbound(sql));
+        };
+        let broken = || Status::invalid_argument("the prepared statement handle is damaged");
+        let (length, rest) = rest.split_first_chunk::<4>().ok_or_else(broken)?;
+        let length = u32::from_be_bytes(*length) as usize;
+        if rest.len() < length {
+            return Err(broken());
+        }
+        let (sql, ipc) = rest.split_at(length);
+        let sql = String::from_utf8(sql.to_vec()).map_err(|_| broken())?;
+        let mut reader = StreamReader::try_new(Cursor::new(ipc), None).map_err(|_| broken())?;
+        let parameters = reader.next().transpose().map_err(|_| broken())?;
+        Ok(Self { sql, parameters })
+    }
+
+    #[allow(clippy::result_large_err)]
+    pub fn encode(&self) -> Result<Vec<u8>, Status> {
+        let Some(parameters) = &self.parameters else {
+            return Ok(self.sql.clone().into_bytes());
+        };
+        let mut ipc = Vec::new();
+        let encode_error = |e: datafusion::arrow::error::ArrowError| {
+            Status::internal(format!("cannot encode the parameters: {e}"))
+        };
+        let mut writer =
+            StreamWriter::try_new(&mut ipc, &parameters.schema()).map_err(encode_error)?;
+        writer.write(parameters).map_err(encode_error)?;
+        writer.finish().map_err(encode_error)?;
+        drop(writer);
+        let length = u32::try_from(self.sql.len())
+            .map_err(|_| Status::invalid_argument("the statement is longer than 4 GiB"))?;
+        let mut handle = Vec::with_capacity(MAGIC.len() + 4 + self.sql.len() + ipc.len());
+        handle.extend_from_slice(MAGIC);
+        handle.extend_from_slice(&length.to_be_bytes());
+        handle.extend_from_slice(self.sql.as_bytes());
+        handle.extend_from_slice(&ipc);
+        Ok(handle)
+    }
+
+    /// Binds `batches` (what the client sent with `DoPut`): exactly one row.
+    #[allow(clippy::result_large_err)]
+    pub fn bind(self, batches: &[RecordBatch]) -> Result<Self, Status> {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let row = batches.iter().find(|b| b.num_rows() > 0);
+        match (rows, row) {
+            (1, Some(row)) => Ok(Self {
+                parameters: Some(row.clone()),
+                ..self
+            }),
+            (0, _) => Ok(Self {
+                parameters: None,
+                ..self
+            }),
+            _ => Err(Status::invalid_argument(format!(
+                "bind one row of parameters to a query, not {rows}"
+            ))),
+        }
+    }
+
+    /// The bound values, in parameter order, for DataFusion.
+    #[allow(clippy::result_large_err)]
+    pub fn values(&self) -> Result<Option<ParamValues>, Status> {
+        let Some(row) = &self.parameters else {
+            return Ok(None);
+        };
+        let values = row
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, column)| {
+                ScalarValue::try_from_array(column, 0)
+                    .map_err(|e| Status::invalid_argument(format!("parameter ${}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ParamValues::from(values)))
+    }
+}
+
+/// The parameters a plan expects, as the schema a client binds: `$1`, `$2`, … in order, typed
+/// when DataFusion could infer the type (else `Null`: any value is accepted and cast).
+#[allow(clippy::result_large_err)]
+pub fn parameter_schema(plan: &LogicalPlan) -> Result<Schema, Status> {
+    let types = plan
+        .get_parameter_types()
+        .map_err(|e| Status::invalid_argument(format!("{e}")))?;
+    let mut parameters: Vec<(usize, String, DataType)> = types
+        .into_iter()
+        .map(|(name, data_type)| {
+            let position = name
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "parameter {name}: use positional parameters $1, $2, …"
+                    ))
+                })?;
+            Ok((position, name, data_type.unwrap_or(DataType::Null)))
+        })
+        .collect::<Result<_, Status>>()?;
+    parameters.sort_by_key(|(position, _, _)| *position);
+    Ok(Schema::new(
+        parameters
+            .into_iter()
+            .map(|(_, name, data_type)| Field::new(name, data_type, true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, StringArray};
+
+    use super::*;
+
+    fn row() -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("$1", DataType::Int64, true),
+            Field::new("$2", DataType::Utf8, true),
+        ]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(Int64Array::from(vec![42])),
+                Arc::new(StringArray::from(vec!["France"])),
+            ],
+        )
+        .expect("batch")
+    }
+
+    #[test]
+    fn an_unbound_handle_is_the_sql_text() {
+        let statement = PreparedStatement::unbound("SELECT 1".into());
+        assert_eq!(statement.encode().expect("encode"), b"SELECT 1");
+        let decoded = PreparedStatement::decode(b"SELECT 1").expect("decode");
+        assert_eq!(decoded.sql, "SELECT 1");
+        assert!(decoded.parameters.is_none());
+    }
+
+    #[test]
+    fn a_bound_handle_round_trips_sql_and_values() {
+        let sql = "SELECT * FROM t WHERE a = $1 AND b = $2";
+        let bound = PreparedStatement::unbound(sql.into())
+            .bind(&[row()])
+            .expect("bind");
+        let decoded = PreparedStatement::decode(&bound.encode().expect("encode")).expect("decode");
+        assert_eq!(decoded.sql, sql);
+        let Some(ParamValues::List(values)) = decoded.values().expect("values") else {
+            panic!("positional values expected");
+        };
+        let values: Vec<ScalarValue> = values.into_iter().map(|v| v.value).collect();
+        assert_eq!(
+            values,
+            vec![
+                ScalarValue::Int64(Some(42)),
+                ScalarValue::Utf8(Some("France".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn binding_two_rows_or_a_damaged_handle_is_refused() {
+        let two = datafusion::arrow::compute::concat_batches(&row().schema(), &[row(), row()])
+            .expect("concat");
+        let refused = PreparedStatement::unbound("SELECT $1".into()).bind(&[two]);
+        assert!(refused.is_err_and(|e| e.message().contains("not 2")));
+        let mut damaged = MAGIC.to_vec();
+        damaged.extend_from_slice(&[0, 0, 0, 99]);
+        assert!(PreparedStatement::decode(&damaged).is_err());
+    }
+}
