@@ -127,6 +127,9 @@ pub enum Command {
     /// tables into versioned collections, then switches one pointer document.
     #[command(subcommand)]
     Mongo(MongoCommand),
+    /// Benchmarks of the serving chain (the engine benchmarks live in benches/).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Show what each layer currently publishes (run id, as_of, tables and rows).
     Status,
     /// Start, inspect or stop a local Ballista cluster (1 scheduler + N executors, no Docker).
@@ -142,7 +145,7 @@ pub enum MongoCommand {
     /// Load the current Gold (and ML) into MongoDB: new collections per version with an index
     /// for every filter and sort of the API, then one pointer switch; older versions are dropped.
     /// Loading the version already served does nothing.
-    Load(MongoArgs),
+    Load(MongoLoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +156,46 @@ pub struct MongoArgs {
     /// Database of the collections.
     #[arg(long, env = "LAKE_MONGO_DB", default_value = "lake")]
     pub mongo_db: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MongoLoadArgs {
+    #[command(flatten)]
+    pub mongo: MongoArgs,
+    /// Load even when this Gold is already served, as a new generation of collections (to
+    /// repair collections damaged by hand; `lake bench refresh` uses it).
+    #[arg(long)]
+    pub reload: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The brief's refresh time: Gold → MongoDB load time per table and in total, and the delay
+    /// between the pointer switch and the HTTP API answering with the new version (p50 / p99),
+    /// over repeated loads of the current Gold (each a new generation of collections).
+    #[command(after_help = "Example:\n  \
+        lake bench refresh --mongo-url mongodb://127.0.0.1:27017 --loads 10 --out benches/results\n\n\
+        Without --api it starts lake-api (next to this binary) on a free port, serving from the \
+        same MongoDB.")]
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub mongo: MongoArgs,
+    /// HTTP API reading that MongoDB (e.g. http://127.0.0.1:8080); default: start lake-api.
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Loads to time (each one switches the pointer once).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub loads: u32,
+    /// Write refresh-<date>-<label>.json and .md into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Label of the result files (e.g. sf1-ferretdb).
+    #[arg(long, default_value = "refresh")]
+    pub label: String,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -9,8 +9,8 @@ use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSetti
 use lake_generator::{DefectRates, GenerateConfig};
 
 use crate::args::{
-    Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine, MlArgs, MongoArgs,
-    MongoCommand, RunArgs, SettingsArgs, SqlArgs,
+    BenchCommand, Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine,
+    MlArgs, MongoCommand, MongoLoadArgs, RunArgs, SettingsArgs, SqlArgs,
 };
 use crate::cluster::{ClusterSpec, UpOutcome};
 use crate::output::print_batches;
@@ -77,6 +77,9 @@ async fn run_command(cli: Cli) -> Result<()> {
         Command::Run(args) => run(&cli.lake, &args).await,
         Command::Sql(args) => sql(&cli.lake, &args).await,
         Command::Mongo(MongoCommand::Load(args)) => mongo_load(&cli.lake, &args).await,
+        Command::Bench(BenchCommand::Refresh(args)) => {
+            crate::bench_refresh::run(&cli.lake, &open_lake(&cli.lake).await?, &args).await
+        }
         Command::Status => status(&cli.lake).await,
         Command::Cluster(command) => cluster(command).await,
         Command::Jobs(args) => jobs(&cli.lake, &args).await,
@@ -528,21 +531,38 @@ async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
     Ok(())
 }
 
-/// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.
-async fn mongo_load(lake: &LakeArgs, args: &MongoArgs) -> Result<()> {
+/// The lake (without an engine: loaders and benchmarks read Parquet themselves).
+pub async fn open_lake(lake: &LakeArgs) -> Result<lake_core::Lake> {
     let options = lake_options(lake)?;
     let store = lake_core::Lake::open(&options.location, &options.s3)?;
     if store.is_s3() {
         store.probe().await?;
     }
+    Ok(store)
+}
+
+/// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.
+async fn mongo_load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<()> {
+    let store = open_lake(lake).await?;
+    let args = &load_args.mongo;
     let db = lake_api::mongo::connect(&args.mongo_url, &args.mongo_db)
         .await
         .with_context(|| format!("invalid MongoDB URL {}", args.mongo_url))?;
-    let outcome = lake_api::mongo::load::load(&store, &db, |table, rows, seconds| {
-        println!(
-            "  {table:<24} {:>12} documents {seconds:>8.2} s",
-            group_digits(rows)
-        );
+    let options = lake_api::mongo::load::LoadOptions {
+        reload: load_args.reload,
+    };
+    let outcome = lake_api::mongo::load::load(&store, &db, options, |event| {
+        if let lake_api::mongo::load::LoadEvent::Table {
+            table,
+            rows,
+            seconds,
+        } = event
+        {
+            println!(
+                "  {table:<24} {:>12} documents {seconds:>8.2} s",
+                group_digits(rows)
+            );
+        }
     })
     .await
     .with_context(|| {

@@ -1,6 +1,7 @@
 //! `lake`: the command-line tool of the e-commerce lake. See `lake --help`.
 
 mod args;
+mod bench_refresh;
 mod cluster;
 mod commands;
 mod event_log;

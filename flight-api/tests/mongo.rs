@@ -168,6 +168,15 @@ async fn a_stopped_server_gives_503_then_the_api_recovers_by_itself() {
     }
 }
 
+/// The pointer document the loader last wrote.
+async fn served_pointer(db: &mongodb::Database) -> lake_api::mongo::layout::Pointer {
+    db.collection::<lake_api::mongo::layout::Pointer>(lake_api::mongo::layout::POINTER_COLLECTION)
+        .find_one(mongodb::bson::doc! { "_id": lake_api::mongo::layout::POINTER_ID })
+        .await
+        .expect("pointer read")
+        .expect("pointer")
+}
+
 /// The `lake` binary, built beside `lake-api` by the workspace build (`make test` builds every
 /// binary first).
 fn lake_binary() -> std::path::PathBuf {
@@ -287,12 +296,7 @@ async fn a_load_killed_midway_leaves_the_previous_version_serving() {
 
     // The pointer did not move: the same version, the same answers, also for an API started
     // now (which has nothing cached).
-    let pointer = db
-        .collection::<lake_api::mongo::layout::Pointer>(lake_api::mongo::layout::POINTER_COLLECTION)
-        .find_one(mongodb::bson::doc! { "_id": lake_api::mongo::layout::POINTER_ID })
-        .await
-        .expect("pointer read")
-        .expect("pointer");
+    let pointer = served_pointer(&db).await;
     assert_eq!(
         Some(pointer.gold_version.as_str()),
         before["gold_version"].as_str()
@@ -311,4 +315,82 @@ async fn a_load_killed_midway_leaves_the_previous_version_serving() {
         tables["fact_achats"].0,
         kpis["nb_achats"].as_u64().expect("count")
     );
+}
+
+/// `lake bench refresh`: every load reloads every table (with the lake's row counts), the API
+/// it started answers each new load, and the results are written; only the last two
+/// generations of collections remain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_refresh_times_each_load_and_the_switch_to_the_api() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = golden_lake(dir.path()).await;
+    let ferret = FerretDb::start(dir.path());
+    let out = dir.path().join("results");
+    let run = std::process::Command::new(lake_binary())
+        .args(["--lake", &lake.to_string_lossy(), "bench", "refresh"])
+        .args([
+            "--mongo-url",
+            &ferret.url(),
+            "--loads",
+            "3",
+            "--label",
+            "test",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("lake bench refresh runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "lake bench refresh failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(&out)
+        .expect("results folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    let json = written
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a JSON result");
+    assert!(
+        written
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "md")),
+        "{written:?}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("read")).expect("json");
+    assert_eq!(results["loads"], 3);
+    let samples = results["switch_to_api_ms"]["samples"]
+        .as_array()
+        .expect("samples");
+    assert_eq!(samples.len(), 3, "{results}");
+    let rows = |table: &str| {
+        results["tables"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["table"] == table))
+            .map(|t| t["documents"].clone())
+    };
+    // Hand-checked sizes of the golden fixtures.
+    assert_eq!(rows("fact_achats"), Some(12.into()));
+    assert_eq!(rows("dim_clients"), Some(8.into()));
+    assert_eq!(rows("kpi_globaux"), Some(1.into()));
+
+    // Three generations were loaded; the loader keeps the served one and the one before.
+    let db = lake_api::mongo::connect(&ferret.url(), "lake")
+        .await
+        .expect("connect");
+    let pointer = served_pointer(&db).await;
+    assert!(pointer.version.contains('@'), "{}", pointer.version);
+    let generations: std::collections::BTreeSet<String> = db
+        .list_collection_names()
+        .await
+        .expect("list")
+        .into_iter()
+        .filter_map(|name| name.split_once("__").map(|(_, v)| v.to_string()))
+        .collect();
+    assert_eq!(generations.len(), 2, "{generations:?}");
 }

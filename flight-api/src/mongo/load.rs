@@ -24,6 +24,9 @@ use crate::store::rows_from_batches;
 
 /// Documents per insert.
 const CHUNK: usize = 5_000;
+/// Inserts of one collection in flight at once: the next chunk is converted while the server
+/// writes the previous ones.
+const INSERTS_IN_FLIGHT: usize = 4;
 /// Attempts of one write before the load fails.
 const ATTEMPTS: u32 = 4;
 
@@ -111,11 +114,52 @@ async fn insert_chunk(
     }
 }
 
+/// Waits for one spawned insert. A panicked insert task is reported as an internal error
+/// rather than propagated as a panic.
+async fn finish_one(
+    inserts: &mut tokio::task::JoinSet<Result<(), mongodb::error::Error>>,
+) -> Result<(), mongodb::error::Error> {
+    match inserts.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(join)) => Err(mongodb::error::Error::custom(format!(
+            "insert task failed: {join}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// How to load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Load even when this Gold (and ML) is already served, as a new generation of collections
+    /// (its version gets a `@<loaded at>` suffix). For benchmarks of the refresh, and to repair
+    /// collections damaged by hand.
+    pub reload: bool,
+}
+
+/// What a load reports while it runs.
+#[derive(Debug, Clone, Copy)]
+pub enum LoadEvent<'a> {
+    /// One table is written and indexed.
+    Table {
+        table: &'a str,
+        rows: u64,
+        seconds: f64,
+    },
+    /// The pointer now names `version`, loaded at `loaded_at` (the `/freshness` field): readers
+    /// see it from here on.
+    Switched {
+        version: &'a str,
+        loaded_at: &'a str,
+    },
+}
+
 /// Loads the lake's current Gold (and ML) into `db` unless that version is already served.
 pub async fn load(
     lake: &Lake,
     db: &Database,
-    mut on_table: impl FnMut(&str, u64, f64),
+    options: LoadOptions,
+    mut on_event: impl FnMut(LoadEvent<'_>),
 ) -> Result<LoadOutcome, LoadError> {
     let clock = Instant::now();
     let gold =
@@ -125,8 +169,9 @@ pub async fn load(
                 layer: "gold".into(),
             })?;
     let ml = publish::current(lake, Layer::Ml).await?;
-    let version = match &ml {
-        Some(ml) => format!("{}+{}", gold.run_id, ml.run_id),
+    let ml_version = ml.as_ref().map(|m| m.run_id.clone());
+    let mut version = match &ml_version {
+        Some(ml) => format!("{}+{ml}", gold.run_id),
         None => gold.run_id.clone(),
     };
     let pointers = db.collection::<Pointer>(POINTER_COLLECTION);
@@ -134,8 +179,16 @@ pub async fn load(
         .find_one(doc! { "_id": POINTER_ID })
         .await
         .map_err(mongo("reading the pointer"))?;
-    if previous.as_ref().is_some_and(|p| p.version == version) {
+    let served = previous
+        .as_ref()
+        .is_some_and(|p| p.gold_version == gold.run_id && p.ml_version == ml_version);
+    if served && !options.reload {
+        let version = previous.map(|p| p.version).unwrap_or(version);
         return Ok(LoadOutcome::Unchanged { version });
+    }
+    let loaded_at = lake_core::ingest::now();
+    if options.reload {
+        version = format!("{version}@{}", compact_stamp(&loaded_at));
     }
 
     // Collections a dead load of this same version left behind.
@@ -166,7 +219,11 @@ pub async fn load(
         let name = collection_name(&table, &version);
         let rows = copy_table(&ctx, lake, &folder, &table, db, &name).await?;
         let seconds = started.elapsed().as_secs_f64();
-        on_table(&table, rows, seconds);
+        on_event(LoadEvent::Table {
+            table: &table,
+            rows,
+            seconds,
+        });
         tables.insert(table.clone(), (rows, seconds));
         collections.insert(table, name);
     }
@@ -177,10 +234,10 @@ pub async fn load(
         id: POINTER_ID.into(),
         version: version.clone(),
         gold_version: gold.run_id.clone(),
-        ml_version: ml.as_ref().map(|m| m.run_id.clone()),
+        ml_version,
         as_of: gold.as_of.clone(),
         gold_published_at: gold.finished_at.clone(),
-        loaded_at: lake_core::ingest::now(),
+        loaded_at: loaded_at.clone(),
         collections,
         previous_versions: kept.clone(),
     };
@@ -189,6 +246,10 @@ pub async fn load(
         .upsert(true)
         .await
         .map_err(mongo("switching the pointer"))?;
+    on_event(LoadEvent::Switched {
+        version: &version,
+        loaded_at: &loaded_at,
+    });
 
     // Older versions no reader can reach any more (the previous one is kept for readers that
     // resolved the pointer just before the switch).
@@ -218,6 +279,14 @@ pub async fn load(
         dropped,
         seconds: clock.elapsed().as_secs_f64(),
     })
+}
+
+/// `2026-11-29T00:15:00.123Z` → `20261129T001500123Z`.
+fn compact_stamp(timestamp: &str) -> String {
+    timestamp
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
 }
 
 /// Folder of every served table in the published manifests.
@@ -275,6 +344,8 @@ async fn copy_table(
         .map_err(mongo(format!("creating {collection_name}")))?;
     let mut row_number: i64 = 0;
     let mut pending: Vec<Document> = Vec::with_capacity(CHUNK);
+    let mut inserts = tokio::task::JoinSet::new();
+    let failed = |e| mongo(format!("inserting into {collection_name}"))(e);
     while let Some(batch) = stream.try_next().await.map_err(read)? {
         let rows = rows_from_batches(&[batch]).map_err(|reason| LoadError::Read {
             table: table.to_string(),
@@ -293,17 +364,21 @@ async fn copy_table(
             row_number += 1;
             pending.push(document);
             if pending.len() == CHUNK {
-                insert_chunk(&collection, &pending)
-                    .await
-                    .map_err(mongo(format!("inserting into {collection_name}")))?;
-                pending.clear();
+                if inserts.len() == INSERTS_IN_FLIGHT {
+                    finish_one(&mut inserts).await.map_err(failed)?;
+                }
+                let chunk = std::mem::replace(&mut pending, Vec::with_capacity(CHUNK));
+                let collection = collection.clone();
+                inserts.spawn(async move { insert_chunk(&collection, &chunk).await });
             }
         }
     }
     if !pending.is_empty() {
-        insert_chunk(&collection, &pending)
-            .await
-            .map_err(mongo(format!("inserting into {collection_name}")))?;
+        let collection = collection.clone();
+        inserts.spawn(async move { insert_chunk(&collection, &pending).await });
+    }
+    while !inserts.is_empty() {
+        finish_one(&mut inserts).await.map_err(failed)?;
     }
     let models: Vec<IndexModel> = indexes(table)
         .into_iter()

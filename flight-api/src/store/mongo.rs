@@ -14,7 +14,7 @@ use super::{After, Freshness, GoldStore, Op, Row, Snapshot, StoreError, TableQue
 use crate::mongo::layout::{POINTER_COLLECTION, POINTER_ID, Pointer};
 
 /// Longest a served version may lag behind the pointer document.
-pub const RECHECK: Duration = Duration::from_secs(1);
+pub const RECHECK: Duration = Duration::from_millis(200);
 
 const STORE: &str = "mongodb";
 

@@ -247,7 +247,7 @@ pub async fn mongo_load(lake: &Path, url: &str) -> lake_api::mongo::load::LoadOu
     let db = lake_api::mongo::connect(url, "lake")
         .await
         .expect("mongo url");
-    lake_api::mongo::load::load(&store, &db, |_, _, _| {})
+    lake_api::mongo::load::load(&store, &db, Default::default(), |_| {})
         .await
         .expect("mongo load")
 }
