@@ -15,7 +15,9 @@ use lake_core::publish::{self, LayerManifest};
 use lake_core::{Lake, LakeError, Layer, catalog};
 use tokio::sync::RwLock;
 
-use super::{After, Freshness, GoldStore, Op, Row, Snapshot, StoreError, TableQuery, Value};
+use super::{
+    After, AnswerCache, Freshness, GoldStore, Op, Row, Snapshot, StoreError, TableQuery, Value,
+};
 
 /// Longest a served version may lag behind the lake's pointers.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -30,6 +32,7 @@ pub struct Loaded {
     ml: Option<LayerManifest>,
     loaded_at: String,
     checked: Instant,
+    cache: Arc<AnswerCache>,
 }
 
 pub struct LakeStore {
@@ -86,6 +89,7 @@ impl LakeStore {
                 ml,
                 loaded_at: previous.loaded_at.clone(),
                 checked: Instant::now(),
+                cache: previous.cache.clone(),
             },
             _ => self.load(silver, gold, ml).await?,
         };
@@ -137,6 +141,7 @@ impl LakeStore {
             ml,
             loaded_at: lake_core::ingest::now(),
             checked: Instant::now(),
+            cache: Arc::default(),
         })
     }
 }
@@ -203,6 +208,24 @@ impl Loaded {
 #[async_trait]
 impl Snapshot for Loaded {
     async fn rows(&self, query: &TableQuery) -> Result<Vec<Row>, StoreError> {
+        self.cache.rows(query, self.query(query)).await
+    }
+
+    fn freshness(&self) -> Freshness {
+        Freshness {
+            gold_version: self.gold.run_id.clone(),
+            as_of: self.gold.as_of.clone(),
+            gold_published_at: self.gold.finished_at.clone(),
+            loaded_at: self.loaded_at.clone(),
+            ml_version: self.ml.as_ref().map(|m| m.run_id.clone()),
+            store: STORE.to_string(),
+        }
+    }
+}
+
+impl Loaded {
+    /// Runs `query` with DataFusion over the version's Parquet.
+    async fn query(&self, query: &TableQuery) -> Result<Vec<Row>, StoreError> {
         let failed = |e: datafusion::error::DataFusionError| StoreError::Query {
             table: query.table.to_string(),
             reason: e.to_string(),
@@ -247,16 +270,5 @@ impl Snapshot for Loaded {
             table: query.table.to_string(),
             reason,
         })
-    }
-
-    fn freshness(&self) -> Freshness {
-        Freshness {
-            gold_version: self.gold.run_id.clone(),
-            as_of: self.gold.as_of.clone(),
-            gold_published_at: self.gold.finished_at.clone(),
-            loaded_at: self.loaded_at.clone(),
-            ml_version: self.ml.as_ref().map(|m| m.run_id.clone()),
-            store: STORE.to_string(),
-        }
     }
 }

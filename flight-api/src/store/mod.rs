@@ -158,6 +158,61 @@ pub trait Snapshot: Send + Sync {
     fn freshness(&self) -> Freshness;
 }
 
+/// Tables whose size is bounded by the calendar, the catalogue or the countries, not by the
+/// number of clients or purchases: their answers are kept in memory for the version's lifetime.
+pub const BOUNDED_TABLES: [&str; 17] = [
+    "kpi_globaux",
+    "kpi_retention",
+    "kpi_rfm",
+    "kpi_produits",
+    "kpi_croissance",
+    "fact_ca_jour",
+    "fact_ca_semaine",
+    "fact_ca_mois",
+    "fact_ca_heure",
+    "fact_ca_pays",
+    "saisonnalite",
+    "concentration",
+    "lorenz",
+    "cohortes",
+    "dim_produits",
+    "segments_profils",
+    "model_report",
+];
+
+/// Most answers one version keeps (each is a few rows to a few thousand).
+const CACHED_ANSWERS: usize = 1024;
+
+/// Answers to queries on the [`BOUNDED_TABLES`] of one served version. A version never changes,
+/// so an answer stays right as long as the version is served; a new version starts empty.
+#[derive(Debug, Default)]
+pub struct AnswerCache {
+    answers: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<Row>>>>,
+}
+
+impl AnswerCache {
+    /// The cached answer to `query`, or `compute`'s (kept when the table is bounded).
+    pub async fn rows<F>(&self, query: &TableQuery, compute: F) -> Result<Vec<Row>, StoreError>
+    where
+        F: std::future::Future<Output = Result<Vec<Row>, StoreError>>,
+    {
+        if !BOUNDED_TABLES.contains(&query.table) {
+            return compute.await;
+        }
+        let key = format!("{query:?}");
+        if let Some(rows) = self.answers.lock().ok().and_then(|a| a.get(&key).cloned()) {
+            return Ok(rows.as_ref().clone());
+        }
+        let rows = compute.await?;
+        if let Ok(mut answers) = self.answers.lock()
+            && answers.len() < CACHED_ANSWERS
+        {
+            answers.insert(key, Arc::new(rows.clone()));
+        }
+        Ok(rows)
+    }
+}
+
 /// Record batches as the API's JSON rows (NULLs kept; dates and timestamps as ISO strings,
 /// decimals as numbers).
 pub fn rows_from_batches(
@@ -176,4 +231,56 @@ pub fn rows_from_batches(
         return Ok(Vec::new());
     }
     serde_json::from_slice(&buffer).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn one_row(n: i64) -> Vec<Row> {
+        let mut row = Row::new();
+        row.insert("n".into(), n.into());
+        vec![row]
+    }
+
+    #[tokio::test]
+    async fn bounded_tables_are_answered_once_per_query_and_others_every_time() {
+        let cache = AnswerCache::default();
+        let runs = AtomicUsize::new(0);
+        let runs = &runs;
+        // Counts the computations actually awaited.
+        let compute = |n| async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(one_row(n))
+        };
+        let kpis = TableQuery::table("kpi_globaux");
+        assert_eq!(cache.rows(&kpis, compute(1)).await.ok(), Some(one_row(1)));
+        // The second answer comes from memory, not from the (different) computation.
+        assert_eq!(cache.rows(&kpis, compute(2)).await.ok(), Some(one_row(1)));
+        let paged = TableQuery::table("kpi_globaux").limit(1);
+        assert_eq!(cache.rows(&paged, compute(3)).await.ok(), Some(one_row(3)));
+        let facts = TableQuery::table("fact_achats").limit(1);
+        assert_eq!(cache.rows(&facts, compute(4)).await.ok(), Some(one_row(4)));
+        assert_eq!(cache.rows(&facts, compute(5)).await.ok(), Some(one_row(5)));
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_answer_is_not_kept() {
+        let cache = AnswerCache::default();
+        let kpis = TableQuery::table("kpi_globaux");
+        let failed = cache
+            .rows(&kpis, async {
+                Err(StoreError::Query {
+                    table: "kpi_globaux".into(),
+                    reason: "boom".into(),
+                })
+            })
+            .await;
+        assert!(failed.is_err());
+        let answered = cache.rows(&kpis, async { Ok(one_row(7)) }).await;
+        assert_eq!(answered.ok(), Some(one_row(7)));
+    }
 }

@@ -10,7 +10,9 @@ use mongodb::Database;
 use mongodb::bson::{Bson, Document, doc};
 use tokio::sync::RwLock;
 
-use super::{After, Freshness, GoldStore, Op, Row, Snapshot, StoreError, TableQuery, Value};
+use super::{
+    After, AnswerCache, Freshness, GoldStore, Op, Row, Snapshot, StoreError, TableQuery, Value,
+};
 use crate::mongo::layout::{POINTER_COLLECTION, POINTER_ID, Pointer};
 
 /// Longest a served version may lag behind the pointer document.
@@ -26,6 +28,7 @@ pub struct MongoStore {
 pub struct MongoSnapshot {
     db: Database,
     pointer: Pointer,
+    cache: AnswerCache,
 }
 
 fn unavailable(e: mongodb::error::Error) -> StoreError {
@@ -72,10 +75,16 @@ impl GoldStore for MongoStore {
             return Ok(snapshot.clone());
         }
         let pointer = self.read_pointer().await?;
-        let snapshot = Arc::new(MongoSnapshot {
-            db: self.db.clone(),
-            pointer,
-        });
+        // The same version keeps its snapshot, and so its cached answers.
+        let previous = self.current.read().await.as_ref().map(|(s, _)| s.clone());
+        let snapshot = match previous {
+            Some(previous) if previous.pointer == pointer => previous,
+            _ => Arc::new(MongoSnapshot {
+                db: self.db.clone(),
+                pointer,
+                cache: AnswerCache::default(),
+            }),
+        };
         *self.current.write().await = Some((snapshot.clone(), Instant::now()));
         Ok(snapshot)
     }
@@ -139,6 +148,25 @@ fn to_row(document: Document) -> Row {
 #[async_trait]
 impl Snapshot for MongoSnapshot {
     async fn rows(&self, query: &TableQuery) -> Result<Vec<Row>, StoreError> {
+        self.cache.rows(query, self.find(query)).await
+    }
+
+    fn freshness(&self) -> Freshness {
+        let p = &self.pointer;
+        Freshness {
+            gold_version: p.gold_version.clone(),
+            as_of: p.as_of.clone(),
+            gold_published_at: p.gold_published_at.clone(),
+            loaded_at: p.loaded_at.clone(),
+            ml_version: p.ml_version.clone(),
+            store: STORE.to_string(),
+        }
+    }
+}
+
+impl MongoSnapshot {
+    /// Runs `query` as one `find` on the version's collection.
+    async fn find(&self, query: &TableQuery) -> Result<Vec<Row>, StoreError> {
         let collection = self
             .pointer
             .collections
@@ -166,17 +194,5 @@ impl Snapshot for MongoSnapshot {
             .await
             .map_err(unavailable)?;
         Ok(documents.into_iter().map(to_row).collect())
-    }
-
-    fn freshness(&self) -> Freshness {
-        let p = &self.pointer;
-        Freshness {
-            gold_version: p.gold_version.clone(),
-            as_of: p.as_of.clone(),
-            gold_published_at: p.gold_published_at.clone(),
-            loaded_at: p.loaded_at.clone(),
-            ml_version: p.ml_version.clone(),
-            store: STORE.to_string(),
-        }
     }
 }
