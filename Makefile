@@ -10,7 +10,7 @@ export LAKE_VENV := $(VENV)
 
 PYTHON_SOURCES := flight-api/tests benches
 
-.PHONY: run test lint fmt build toolchain test-servers python-env compose-check cluster-up cluster-down clean-lake help
+.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env compose-check cluster-up cluster-down clean-lake help
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs"
@@ -29,6 +29,10 @@ test-servers: toolchain
 # clone.
 python-env:
 	@scripts/ensure-python.sh >/dev/null
+
+# The serving benchmarks' load generator (vegeta), outside the clone.
+bench-tools: toolchain
+	@scripts/ensure-bench-tools.sh
 
 # compose/docker-compose.yml, checked without a Docker engine.
 compose-check:

@@ -9,8 +9,8 @@ It prints p50 / p99 / max per run and the median over runs, and writes the raw f
 
 Usage:
   python benches/serving/api_latency.py --lake ./lake [--mongo-url mongodb://127.0.0.1:27017]
-      [--rate 2000] [--duration 10] [--runs 3] [--api-bin target/release/lake-api]
-      [--out benches/results] [--label sf1]
+      [--store lake|mongodb]... [--target kpis|achats]... [--rate 2000] [--duration 10]
+      [--runs 3] [--api-bin target/release/lake-api] [--out benches/results] [--label sf1]
 vegeta comes from scripts/ensure-bench-tools.sh.
 """
 
@@ -94,7 +94,7 @@ def attack(url: str, rate: int, seconds: int) -> Attack:
             f"-duration={seconds}s",
             "-timeout=10s",
         ],
-        input=f"GET {url}\n",
+        input=f"GET {url}\n".encode(),
         capture_output=True,
         check=True,
         text=False,
@@ -117,15 +117,20 @@ def attack(url: str, rate: int, seconds: int) -> Attack:
     )
 
 
-def targets(base: str) -> dict[str, str]:
-    first = get_json(f"{base}/achats?limit=50")
-    cursor = first.get("next")
-    if not isinstance(cursor, str):
-        raise SystemExit("/achats has a single page: generate a bigger lake")
-    return {
-        "/kpis/globaux": f"{base}/kpis/globaux",
-        "/achats page 2 (limit 50)": f"{base}/achats?limit=50&apres={urllib.parse.quote(cursor)}",
-    }
+def targets(base: str, wanted: list[str]) -> dict[str, str]:
+    """The URL of each wanted target: `kpis` (`/kpis/globaux`) and `achats` (the second page of
+    `/achats`, so the keyset cursor is part of the query)."""
+    urls: dict[str, str] = {}
+    if "kpis" in wanted:
+        urls["/kpis/globaux"] = f"{base}/kpis/globaux"
+    if "achats" in wanted:
+        first = get_json(f"{base}/achats?limit=50")
+        cursor = first.get("next")
+        if not isinstance(cursor, str):
+            raise SystemExit("/achats has a single page: generate a bigger lake")
+        page = f"{base}/achats?limit=50&apres={urllib.parse.quote(cursor)}"
+        urls["/achats page 2 (limit 50)"] = page
+    return urls
 
 
 def main() -> None:
@@ -141,17 +146,34 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--label", default="api")
+    parser.add_argument(
+        "--target",
+        action="append",
+        choices=["kpis", "achats"],
+        help="what to attack (repeatable; default both)",
+    )
+    parser.add_argument(
+        "--store",
+        action="append",
+        choices=["lake", "mongodb"],
+        help="which store to serve from (repeatable; default lake, and mongodb with --mongo-url)",
+    )
     args = parser.parse_args()
     if not VEGETA.exists():
         raise SystemExit(f"{VEGETA} is missing: run scripts/ensure-bench-tools.sh")
 
-    stores = [("lake", None)] + (
-        [("mongodb", args.mongo_url)] if args.mongo_url else []
-    )
+    wanted_stores = args.store or (["lake", "mongodb"] if args.mongo_url else ["lake"])
+    if "mongodb" in wanted_stores and not args.mongo_url:
+        raise SystemExit("--store mongodb needs --mongo-url")
+    stores = [
+        (name, args.mongo_url if name == "mongodb" else None) for name in wanted_stores
+    ]
     results: list[dict[str, object]] = []
     for store, mongo_url in stores:
         with ApiProcess(args.api_bin, args.lake, mongo_url) as api:
-            for name, url in targets(api.base).items():
+            for name, url in targets(
+                api.base, args.target or ["kpis", "achats"]
+            ).items():
                 attack(url, args.rate, WARM_UP_SECONDS)
                 runs = [attack(url, args.rate, args.duration) for _ in range(args.runs)]
                 for i, run in enumerate(runs, 1):
