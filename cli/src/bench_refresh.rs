@@ -36,15 +36,15 @@ pub async fn run(lake_args: &LakeArgs, lake: &Lake, args: &RefreshArgs) -> Resul
     let db = lake_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
         .await
         .with_context(|| format!("invalid MongoDB URL {}", args.mongo.mongo_url))?;
-    let _started;
-    let api = match &args.api {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let process = ApiProcess::start(lake_args, args)?;
-            let base = process.base.clone();
-            _started = process;
-            base
-        }
+    // Our own API process lives (and is stopped) with this function.
+    let started = match &args.api {
+        Some(_) => None,
+        None => Some(ApiProcess::start(lake_args, args)?),
+    };
+    let api = match (&args.api, &started) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(process)) => process.base.clone(),
+        (None, None) => bail!("no API to measure"),
     };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -201,6 +201,7 @@ impl ApiProcess {
             let _ = sender.send(first);
             for _ in lines {}
         });
+        // Owned before the wait, so the child is stopped (on drop) if it never listens.
         let mut process = Self {
             child,
             base: String::new(),

@@ -36,7 +36,7 @@ use futures::{Stream, TryStreamExt, stream};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use super::prepared::{PreparedStatement, parameter_schema};
+use super::prepared::{PreparedStatement, parameter_schema, sql_text};
 use crate::store::StoreError;
 use crate::store::lake::{LakeStore, Loaded};
 
@@ -158,11 +158,6 @@ impl FlightSqlGateway {
     }
 }
 
-fn sql_of(handle: &[u8]) -> Result<String, Status> {
-    String::from_utf8(handle.to_vec())
-        .map_err(|_| Status::invalid_argument("the statement handle is not UTF-8 SQL"))
-}
-
 #[allow(clippy::result_large_err)]
 fn flight_info(
     schema: &Schema,
@@ -204,7 +199,8 @@ impl FlightSqlService for FlightSqlGateway {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         self.check(&request)?;
-        self.stream_query(&sql_of(&ticket.statement_handle)?).await
+        self.stream_query(&sql_text(&ticket.statement_handle)?)
+            .await
     }
 
     async fn do_action_create_prepared_statement(

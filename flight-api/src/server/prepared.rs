@@ -19,6 +19,13 @@ use tonic::Status;
 /// Starts a bound handle; SQL text cannot start with a NUL byte.
 const MAGIC: &[u8] = b"\0lake-bound-1\0";
 
+/// The SQL of a statement ticket or of an unbound handle (the text itself).
+#[allow(clippy::result_large_err)]
+pub fn sql_text(handle: &[u8]) -> Result<String, Status> {
+    String::from_utf8(handle.to_vec())
+        .map_err(|_| Status::invalid_argument("the statement handle is not UTF-8 SQL"))
+}
+
 /// A statement and, once bound, its parameter values.
 #[derive(Debug, Clone)]
 pub struct PreparedStatement {
@@ -38,9 +45,7 @@ impl PreparedStatement {
     #[allow(clippy::result_large_err)]
     pub fn decode(handle: &[u8]) -> Result<Self, Status> {
         let Some(rest) = handle.strip_prefix(MAGIC) else {
-            let sql = String::from_utf8(handle.to_vec())
-                .map_err(|_| Status::invalid_argument("the statement handle is not UTF-8 SQL"))?;
-            return Ok(Self::unbound(sql));
+            return Ok(Self::unbound(sql_text(handle)?));
         };
         let broken = || Status::invalid_argument("the prepared statement handle is damaged");
         let (length, rest) = rest.split_first_chunk::<4>().ok_or_else(broken)?;
