@@ -6,6 +6,7 @@
 
 pub mod lake;
 pub mod mongo;
+pub mod purchases;
 
 use std::sync::Arc;
 
