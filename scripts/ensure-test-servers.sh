@@ -4,6 +4,8 @@
 #   s3s-fs 0.14.1    S3 protocol over a folder (0.17 needs a newer rustc)
 #   FerretDB 1.24.2  MongoDB wire protocol over SQLite (built from the Go module proxy's source:
 #                    `go install` leaves out the version file the binary needs at start)
+#   Kafka 4.1.1      the broker's jars and their dependencies from Maven Central
+#                    (scripts/kafka/pom.xml); the tests run it in KRaft mode with `java`
 set -euo pipefail
 
 TOOLS="${LAKE_TOOLS_DIR:-$HOME/.cache/lake-tools}"
@@ -26,5 +28,17 @@ if ! "$TOOLS/bin/ferretdb" --version 2>/dev/null | grep -q "$FERRETDB_VERSION"; 
   echo "$FERRETDB_VERSION" > "$build/build/version/version.txt"
   mkdir -p "$TOOLS/bin"
   (cd "$build" && GOFLAGS=-mod=mod go build -o "$TOOLS/bin/ferretdb" ./cmd/ferretdb)
+fi
+KAFKA_VERSION=4.1.1
+KAFKA_LIBS="$TOOLS/kafka-$KAFKA_VERSION/libs"
+if [[ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]]; then
+  echo "fetching the Kafka $KAFKA_VERSION broker's jars from Maven Central into $KAFKA_LIBS…"
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  partial="$KAFKA_LIBS.partial"
+  rm -rf "$partial"
+  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$partial"
+  rm -rf "$KAFKA_LIBS"
+  mv "$partial" "$KAFKA_LIBS"
 fi
 echo "test servers ready in $TOOLS: $(ls "$TOOLS/bin" | tr '\n' ' ')"

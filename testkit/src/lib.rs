@@ -1,0 +1,119 @@
+//! The real servers the tests talk to over loopback, from the tools folder
+//! `scripts/ensure-test-servers.sh` fills (`$LAKE_TOOLS_DIR`, default `~/.cache/lake-tools`).
+//! Each starts on free ports, is waited for with a bound, prints its log when it fails to come
+//! up, and stops on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod kafka;
+
+pub use kafka::Kafka;
+
+/// A free loopback port (free when asked; the server binds it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Waits until `port` accepts connections, or panics after `limit` with `log`'s content.
+pub fn wait_for_port(port: u16, limit: Duration, what: &str, log: &Path) {
+    let deadline = Instant::now() + limit;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port} within {} s:\n{}",
+            limit.as_secs(),
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A tool the project's scripts install outside the clone: `$ENV_VAR/relative` when the
+/// variable is set, else `~/.cache/<default_dir>/relative`; panics naming the script to run.
+pub fn installed_tool(env_var: &str, default_dir: &str, relative: &str, script: &str) -> PathBuf {
+    let base = std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache")
+                .join(default_dir)
+        });
+    let path = base.join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run {script} (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A FerretDB server (MongoDB wire protocol over SQLite) on a free loopback port, from the tools
+/// folder scripts/ensure-test-servers.sh fills; stopped on drop.
+pub struct FerretDb {
+    child: Option<Child>,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl FerretDb {
+    fn binary() -> PathBuf {
+        installed_tool(
+            "LAKE_TOOLS_DIR",
+            "lake-tools",
+            "bin/ferretdb",
+            "scripts/ensure-test-servers.sh",
+        )
+    }
+
+    pub fn start(dir: &Path) -> Self {
+        let port = free_port();
+        let mut server = Self {
+            child: None,
+            dir: dir.join("ferretdb"),
+            port,
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts (again) on the same port and data folder, and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        std::fs::create_dir_all(&self.dir).expect("ferretdb folder");
+        let log = std::fs::File::create(self.dir.join("ferretdb.log")).expect("log file");
+        let child = Command::new(Self::binary())
+            .arg("--handler=sqlite")
+            .arg(format!("--sqlite-url=file:{}/", self.dir.display()))
+            .arg(format!("--listen-addr=127.0.0.1:{}", self.port))
+            .arg(format!("--state-dir={}", self.dir.display()))
+            .args(["--telemetry=disable", "--debug-addr=-", "--log-level=warn"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("ferretdb starts");
+        self.child = Some(child);
+        let log = self.dir.join("ferretdb.log");
+        wait_for_port(self.port, Duration::from_secs(30), "FerretDB", &log);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mongodb://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for FerretDb {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
