@@ -127,6 +127,10 @@ pub enum Command {
     /// tables into versioned collections, then switches one pointer document.
     #[command(subcommand)]
     Mongo(MongoCommand),
+    /// Real time on Kafka: `setup` creates the topics, `produce` simulates shoppers, `process`
+    /// counts events in windows, detects anomalies and writes both to MongoDB.
+    #[command(subcommand)]
+    Stream(StreamCommand),
     /// Benchmarks of the serving chain (the engine benchmarks live in benches/).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -394,4 +398,121 @@ pub struct SqlArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "LAKE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// Events topic (refused events go to `<topic>.dead-letter`).
+    #[arg(long, env = "LAKE_KAFKA_TOPIC", default_value = "lake.events")]
+    pub topic: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StreamCommand {
+    /// Create the events topic and its dead-letter topic (existing topics are kept).
+    Setup(StreamSetupArgs),
+    /// Simulate shopper sessions and send their events, keyed by session.
+    #[command(after_help = "Examples:\n  \
+        lake stream produce --rate 500 --duration 120\n  \
+        lake stream produce --clock simulated --duration 600 --inject abandon-spike:France:300:30 \\\n      \
+        --ground-truth injections.json --log events.csv\n\n\
+        Scenarios (START and SECONDS counted from the stream's first event):\n  \
+        abandon-spike:PAYS:START:SECONDS   every cart of PAYS abandoned, three times as many carts\n  \
+        traffic-drop:START:SECONDS         nine events in ten not sent\n  \
+        price-anomaly:PAYS:START:SECONDS   purchases of PAYS at five times their price")]
+    Produce(StreamProduceArgs),
+    /// Consume the events as one member of a consumer group: event-time windows per (type,
+    /// pays), anomaly detection, window metrics and alerts in MongoDB, offsets committed after
+    /// the writes. Start several to share the partitions.
+    Process(StreamProcessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StreamSetupArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Partitions of the events topic (processes of one group share them).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..))]
+    pub topic_partitions: i32,
+    /// How long Kafka keeps events, in hours.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_hours: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StreamClock {
+    /// Event times are now: events go out at --rate per second.
+    Wall,
+    /// Event times run from --start at --rate per second, sent as fast as possible.
+    Simulated,
+}
+
+#[derive(Debug, Args)]
+pub struct StreamProduceArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Events per second (of event time).
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Seconds of event time to produce.
+    #[arg(long, default_value_t = 60.0)]
+    pub duration: f64,
+    #[arg(long, value_enum, default_value_t = StreamClock::Wall)]
+    pub clock: StreamClock,
+    /// First event time with --clock simulated (RFC 3339); default: now.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Scenario to inject (repeatable); see below.
+    #[arg(long = "inject")]
+    pub injections: Vec<String>,
+    /// Share of events sent late, each held back up to --late-max seconds of event time.
+    #[arg(long, default_value_t = 0.0)]
+    pub late_fraction: f64,
+    #[arg(long, default_value_t = 30.0)]
+    pub late_max: f64,
+    /// Client ids are 1..=this (the generator's at SF 1 by default).
+    #[arg(long, default_value_t = 100_000)]
+    pub clients: i64,
+    /// Seed of the simulation (one seed, one stream).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write the injected scenarios, with their event-time bounds, to this JSON file.
+    #[arg(long)]
+    pub ground_truth: Option<PathBuf>,
+    /// Write every event sent to this CSV file (id, time, type, pays, amount).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StreamProcessArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub mongo: MongoArgs,
+    /// Consumer group (processes of one group share the partitions).
+    #[arg(long, default_value = "lake-stream")]
+    pub group: String,
+    /// Window size, in seconds of event time.
+    #[arg(long, default_value_t = 10)]
+    pub window: u32,
+    /// Allowed lateness, in seconds: a window closes when the largest event time read passes
+    /// its end by this much; later events are counted as late.
+    #[arg(long, default_value_t = 5)]
+    pub lateness: u32,
+    /// z-score from which a window is anomalous.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold: f64,
+    /// Fewest events a measure must rest on to be judged.
+    #[arg(long, default_value_t = 20)]
+    pub min_count: u64,
+    /// A partition without new events for this many seconds closes all its windows.
+    #[arg(long, default_value_t = 3.0)]
+    pub idle_close: f64,
+    /// Stop after this many seconds without any event (default: run until interrupted).
+    #[arg(long)]
+    pub stop_when_idle: Option<f64>,
 }

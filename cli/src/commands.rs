@@ -10,7 +10,7 @@ use lake_generator::{DefectRates, GenerateConfig};
 
 use crate::args::{
     BenchCommand, Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine,
-    MlArgs, MongoCommand, MongoLoadArgs, RunArgs, SettingsArgs, SqlArgs,
+    MlArgs, MongoCommand, MongoLoadArgs, RunArgs, SettingsArgs, SqlArgs, StreamCommand,
 };
 use crate::cluster::{ClusterSpec, UpOutcome};
 use crate::output::print_batches;
@@ -80,6 +80,9 @@ async fn run_command(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Refresh(args)) => {
             crate::bench_refresh::run(&cli.lake, &open_lake(&cli.lake).await?, &args).await
         }
+        Command::Stream(StreamCommand::Setup(args)) => crate::stream::setup(&args).await,
+        Command::Stream(StreamCommand::Produce(args)) => crate::stream::produce_events(&args).await,
+        Command::Stream(StreamCommand::Process(args)) => crate::stream::process(&args).await,
         Command::Status => status(&cli.lake).await,
         Command::Cluster(command) => cluster(command).await,
         Command::Jobs(args) => jobs(&cli.lake, &args).await,

@@ -8,6 +8,7 @@ mod event_log;
 mod output;
 mod progress;
 mod scheduler_api;
+mod stream;
 
 use clap::Parser;
 

@@ -35,6 +35,10 @@ pub fn lake_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
         "AWS_ENDPOINT",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
+        "LAKE_MONGO_URL",
+        "LAKE_MONGO_DB",
+        "LAKE_KAFKA_BROKERS",
+        "LAKE_KAFKA_TOPIC",
     ] {
         command.env_remove(name);
     }
