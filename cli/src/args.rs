@@ -182,6 +182,14 @@ pub enum BenchCommand {
         Without --api it starts lake-api (next to this binary) on a free port, serving from the \
         same MongoDB.")]
     Refresh(RefreshArgs),
+    /// The stream processor on this machine, with the producer beside it: sustained throughput
+    /// on a stream sent as fast as possible, then the latency from an event's creation to its
+    /// window in MongoDB (p50 / p99) and to an injected spike's alert, at a steady wall-clock
+    /// rate. Each run uses new topics.
+    #[command(after_help = "Example:\n  \
+        lake bench stream --brokers 127.0.0.1:9092 --mongo-url mongodb://127.0.0.1:27017 \\\n      \
+        --runs 3 --out benches/results --label ferretdb")]
+    Stream(StreamBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -515,4 +523,37 @@ pub struct StreamProcessArgs {
     /// Stop after this many seconds without any event (default: run until interrupted).
     #[arg(long)]
     pub stop_when_idle: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StreamBenchArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub mongo: MongoArgs,
+    /// Events of the throughput part, sent as fast as the producer goes.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub events: u64,
+    /// Events per second of the latency part (wall clock).
+    #[arg(long, default_value_t = 20_000.0)]
+    pub rate: f64,
+    /// Seconds of the latency part (the spike comes at two thirds: leave the detector its
+    /// 10 windows of warm-up before it).
+    #[arg(long, default_value_t = 180)]
+    pub seconds: u32,
+    /// Window size of the processor, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub window: u32,
+    /// Allowed lateness of the processor, in seconds (0: a window closes as soon as its
+    /// partition reads a later event).
+    #[arg(long, default_value_t = 0)]
+    pub lateness: u32,
+    /// Repetitions of both parts (medians are reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Write stream-<date>-<label>.json and .md into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, default_value = "stream")]
+    pub label: String,
 }

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::args::{LakeArgs, RefreshArgs};
 use crate::progress::group_digits;
+use crate::stats::{Spread, percentile};
 
 /// Longest wait for the API to start, or to show a switched version.
 const WAIT: Duration = Duration::from_secs(30);
@@ -225,43 +226,6 @@ impl Drop for ApiProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Median, min and max of a sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Spread {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Spread {
-    fn of(values: &[f64]) -> Self {
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = match n {
-            0 => f64::NAN,
-            _ if n % 2 == 1 => sorted[n / 2],
-            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-        };
-        Self {
-            median,
-            min: sorted.first().copied().unwrap_or(f64::NAN),
-            max: sorted.last().copied().unwrap_or(f64::NAN),
-        }
-    }
-}
-
-/// Nearest-rank percentile (`p` in 0..=100) of a sample.
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 struct Report {

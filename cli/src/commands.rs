@@ -80,6 +80,7 @@ async fn run_command(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Refresh(args)) => {
             crate::bench_refresh::run(&cli.lake, &open_lake(&cli.lake).await?, &args).await
         }
+        Command::Bench(BenchCommand::Stream(args)) => crate::bench_stream::run(&args).await,
         Command::Stream(StreamCommand::Setup(args)) => crate::stream::setup(&args).await,
         Command::Stream(StreamCommand::Produce(args)) => crate::stream::produce_events(&args).await,
         Command::Stream(StreamCommand::Process(args)) => crate::stream::process(&args).await,

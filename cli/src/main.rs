@@ -2,12 +2,14 @@
 
 mod args;
 mod bench_refresh;
+mod bench_stream;
 mod cluster;
 mod commands;
 mod event_log;
 mod output;
 mod progress;
 mod scheduler_api;
+mod stats;
 mod stream;
 
 use clap::Parser;

@@ -205,6 +205,59 @@ fn finished(child: Child, kafka: &Kafka) -> String {
     stdout
 }
 
+/// `lake-api` (built next to `lake`) over `mongo`, on a free port; killed when dropped.
+struct ApiProcess {
+    child: Child,
+    base: String,
+}
+
+impl ApiProcess {
+    fn start(dir: &Path, mongo: &str) -> Self {
+        let binary = Path::new(env!("CARGO_BIN_EXE_lake")).with_file_name("lake-api");
+        let mut child = std::process::Command::new(&binary)
+            .current_dir(dir)
+            .args([
+                "--lake",
+                "lake",
+                "--bind",
+                "127.0.0.1:0",
+                "--flight-bind",
+                "off",
+            ])
+            .args(["--mongo-url", mongo])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} starts: {e}", binary.display()));
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("lake-api prints its address");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, base }
+    }
+
+    async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::get(format!("{}{path}", self.base))
+            .await
+            .expect("GET");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).expect("JSON"))
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Events the processor reported reading.
 fn events_read(stdout: &str) -> u64 {
     stdout
@@ -291,6 +344,44 @@ async fn a_spike_is_alerted_in_time_and_every_window_matches_the_producers_log()
         })
         .collect();
     assert!(outside.is_empty(), "alerts outside the spike: {outside:?}");
+
+    // The API serves both, newest window first.
+    let api = ApiProcess::start(servers.path(), &url);
+    let (status, body) = api
+        .get("/temps-reel/alertes?topic=spike&pays=France&rule=part_abandon")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let served = body["data"].as_array().expect("data");
+    assert!(!served.is_empty(), "{body}");
+    assert!(
+        served
+            .iter()
+            .all(|a| a["pays"] == "France" && a["rule"] == "part_abandon")
+    );
+    let (status, body) = api
+        .get("/temps-reel/fenetres?topic=spike&type=achat&pays=France&limit=3")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let starts: Vec<i64> = body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|w| w["window_start_ms"].as_i64())
+        .collect();
+    let last = logged_counts(&log)
+        .keys()
+        .filter(|(_, kind, pays)| kind == "achat" && pays == "France")
+        .map(|(start, _, _)| *start)
+        .max()
+        .expect("purchases in France");
+    assert_eq!(starts, [last, last - WINDOW_MS, last - 2 * WINDOW_MS]);
+    let (status, body) = api.get("/temps-reel/fenetres?type=clic").await;
+    assert_eq!(
+        (status, body["error"]["parameter"].as_str()),
+        (400, Some("type"))
+    );
+    let (_, openapi) = api.get("/openapi.json").await;
+    assert!(openapi["paths"]["/temps-reel/alertes"]["get"].is_object());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -40,16 +40,20 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
         cors_origins: config.cors_origins.clone(),
         workers: config.workers,
     };
-    let http_store: Arc<dyn GoldStore> = match &config.mongo_url {
+    let (http_store, live): (Arc<dyn GoldStore>, _) = match &config.mongo_url {
         Some(url) if !url.is_empty() => {
             let db = crate::mongo::connect(url, &config.mongo_db)
                 .await
                 .with_context(|| format!("invalid MongoDB URL {url}"))?;
-            Arc::new(MongoStore::new(db))
+            (Arc::new(MongoStore::new(db.clone())), Some(db))
         }
-        _ => store.clone(),
+        _ => (store.clone(), None),
     };
-    let http = http::serve(listener, AppState { store: http_store }, options)?;
+    let state = AppState {
+        store: http_store,
+        live,
+    };
+    let http = http::serve(listener, state, options)?;
 
     let flight = if config.flight_bind == "off" {
         None

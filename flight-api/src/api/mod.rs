@@ -9,6 +9,7 @@ pub mod kpis;
 pub mod ml;
 pub mod openapi;
 pub mod params;
+pub mod temps_reel;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use params::Params;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn GoldStore>,
+    /// The MongoDB database `lake stream process` writes to, when the API has a MongoDB URL.
+    pub live: Option<mongodb::Database>,
 }
 
 pub type Query = web::Query<BTreeMap<String, String>>;
@@ -107,5 +110,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(get("/achats", achats::list))
         .service(get("/ml/segments", ml::segments))
         .service(get("/ml/churn", ml::churn))
-        .service(get("/ml/rapport", ml::rapport));
+        .service(get("/ml/rapport", ml::rapport))
+        .service(get("/temps-reel/fenetres", temps_reel::fenetres))
+        .service(get("/temps-reel/alertes", temps_reel::alertes));
 }

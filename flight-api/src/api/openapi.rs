@@ -309,7 +309,91 @@ fn operation(summary: &str, parameters: Vec<Json>, ok: Json) -> Json {
     })
 }
 
-/// The whole document.
+/// The real-time listings (served only with a MongoDB URL, so only then documented).
+fn live_paths() -> Vec<(&'static str, Json)> {
+    let limit = param(
+        "limit",
+        json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT }),
+        "most documents, newest window first",
+    );
+    let topic = param(
+        "topic",
+        json!({ "type": "string", "default": "lake.events" }),
+        "the events topic",
+    );
+    let pays = param("pays", json!({ "type": "string" }), "one country");
+    vec![
+        (
+            "/temps-reel/fenetres",
+            operation(
+                "Event-time windows per type and country, from lake stream process",
+                vec![
+                    topic.clone(),
+                    param(
+                        "type",
+                        json!({ "type": "string", "enum": ["page_vue", "ajout_panier", "achat", "panier_abandonne"] }),
+                        "one event type",
+                    ),
+                    pays.clone(),
+                    limit.clone(),
+                ],
+                data_of("fenetre"),
+            ),
+        ),
+        (
+            "/temps-reel/alertes",
+            operation(
+                "Anomalies detected on complete windows",
+                vec![
+                    topic,
+                    param(
+                        "rule",
+                        json!({ "type": "string", "enum": ["volume", "part_abandon", "panier_moyen"] }),
+                        "one rule",
+                    ),
+                    pays,
+                    limit,
+                ],
+                data_of("alerte"),
+            ),
+        ),
+    ]
+}
+
+/// The document of a server, with the real-time listings when it has MongoDB.
+pub fn openapi_for(live: bool) -> Json {
+    let mut document = openapi();
+    if live {
+        for (path, operation) in live_paths() {
+            document["paths"][path] = operation;
+        }
+        let schemas = &mut document["components"]["schemas"];
+        schemas["fenetre"] = table_schema(&[
+            ("window_start", DateTime),
+            ("window_start_ms", Int),
+            ("window_end_ms", Int),
+            ("type", Text),
+            ("pays", Text),
+            ("nb", Int),
+            ("montant", Num),
+            ("written_at", DateTime),
+        ]);
+        schemas["alerte"] = table_schema(&[
+            ("window_start", DateTime),
+            ("window_start_ms", Int),
+            ("rule", Text),
+            ("type", Text),
+            ("pays", Text),
+            ("valeur", Num),
+            ("moyenne", Num),
+            ("z", Num),
+            ("detected_at", DateTime),
+        ]);
+    }
+    document
+}
+
+/// The whole document (without the real-time listings).
 pub fn openapi() -> Json {
     let mut schemas: serde_json::Map<String, Json> = TABLES
         .iter()
@@ -455,6 +539,6 @@ pub fn openapi() -> Json {
     })
 }
 
-pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(openapi())
+pub async fn document(state: actix_web::web::Data<super::AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(openapi_for(state.live.is_some()))
 }
