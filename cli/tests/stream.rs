@@ -269,7 +269,7 @@ fn events_read(stdout: &str) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_spike_is_alerted_in_time_and_every_window_matches_the_producers_log() {
+async fn every_injected_anomaly_is_alerted_in_time_and_every_window_matches_the_producers_log() {
     let servers = Servers::start();
     let (brokers, url) = (servers.kafka.brokers(), servers.mongo.url());
     let env = stream_env(&brokers, &url, "spike");
@@ -280,8 +280,8 @@ async fn a_spike_is_alerted_in_time_and_every_window_matches_the_producers_log()
     );
     let log = servers.path().join("events.csv");
     let truth = servers.path().join("injections.json");
-    // Ten steady minutes of event time, but for an abandoned-cart spike in France at 5 min,
-    // with 1 % of events sent up to 20 s late (lateness allowed: 5 s).
+    // Ten minutes of event time, steady but for three anomalies of 20 s, and 1 % of events sent
+    // up to 20 s late (lateness allowed: 5 s).
     produce(
         &servers,
         &env,
@@ -292,6 +292,10 @@ async fn a_spike_is_alerted_in_time_and_every_window_matches_the_producers_log()
             "400",
             "--inject",
             "abandon-spike:France:300:20",
+            "--inject",
+            "traffic-drop:400:20",
+            "--inject",
+            "price-anomaly:France:500:20",
             "--late-fraction",
             "0.01",
             "--late-max",
@@ -311,39 +315,60 @@ async fn a_spike_is_alerted_in_time_and_every_window_matches_the_producers_log()
         "some events were sent after their window closed: {stdout}"
     );
 
-    // The ground truth the producer wrote: one spike, 300 s to 320 s after the start.
-    let injected: serde_json::Value =
+    // The ground truth the producer wrote, and what each scenario must raise.
+    let injected: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&truth).expect("truth")).expect("json");
-    let spike_start = injected[0]["start_ms"].as_i64().expect("start");
+    let bounds = |i: &serde_json::Value| {
+        let start = i["start_ms"].as_i64().expect("start");
+        (start, i["end_ms"].as_i64().expect("end"))
+    };
     assert_eq!(
-        (spike_start, injected[0]["pays"].as_str()),
-        (T0_MS + 300_000, Some("France"))
+        injected.iter().map(bounds).collect::<Vec<_>>(),
+        [300, 400, 500].map(|s| (T0_MS + s * 1000, T0_MS + (s + 20) * 1000))
     );
     let alerts = documents(&db, "stream_alertes", "spike").await;
-    let on_spike = |d: &Document| {
-        d.get_str("pays") == Ok("France")
-            && (d.get_str("rule") == Ok("part_abandon")
-                || d.get_str("type") == Ok("panier_abandonne"))
-    };
-    let first = alerts
-        .iter()
-        .filter(|d| on_spike(d))
-        .filter_map(|d| d.get_i64("window_start_ms").ok())
-        .min()
-        .unwrap_or_else(|| panic!("the spike was not alerted: {alerts:?}"));
-    assert!(
-        first < spike_start + 2 * WINDOW_MS,
-        "alerted at {first}, spike from {spike_start}"
-    );
-    // Nothing is alerted outside the spike's windows: the rest of the stream is steady.
+    let france = |d: &Document| d.get_str("pays") == Ok("France");
+    for injection in &injected {
+        let (start, _) = bounds(injection);
+        let scenario = injection["scenario"].as_str().expect("scenario");
+        let raised = |d: &Document| match scenario {
+            "abandon-spike" => {
+                france(d)
+                    && (d.get_str("rule") == Ok("part_abandon")
+                        || d.get_str("type") == Ok("panier_abandonne"))
+            }
+            "traffic-drop" => {
+                d.get_str("rule") == Ok("volume") && d.get_f64("z").is_ok_and(|z| z < 0.0)
+            }
+            _ => france(d) && d.get_str("rule") == Ok("panier_moyen"),
+        };
+        let first = alerts
+            .iter()
+            .filter(|d| raised(d))
+            .filter_map(|d| d.get_i64("window_start_ms").ok())
+            .filter(|w| *w >= start)
+            .min()
+            .unwrap_or_else(|| panic!("{scenario} was not alerted: {alerts:?}"));
+        assert!(
+            first < start + 2 * WINDOW_MS,
+            "{scenario} alerted at {first}, injected from {start}"
+        );
+    }
+    // Nothing is alerted outside the injected windows: the rest of the stream is steady.
     let outside: Vec<&Document> = alerts
         .iter()
         .filter(|d| {
-            let start = d.get_i64("window_start_ms").unwrap_or(0);
-            !(spike_start..spike_start + 20_000).contains(&start)
+            let window = d.get_i64("window_start_ms").unwrap_or(0);
+            !injected
+                .iter()
+                .map(bounds)
+                .any(|(start, end)| (start..end).contains(&window))
         })
         .collect();
-    assert!(outside.is_empty(), "alerts outside the spike: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "alerts outside the anomalies: {outside:?}"
+    );
 
     // The API serves both, newest window first.
     let api = ApiProcess::start(servers.path(), &url);
