@@ -132,7 +132,7 @@ fn config(args: &StreamBenchArgs, topics: Topics, group: &str) -> ProcessConfig 
         detector: DetectorConfig::default(),
         idle_close: Duration::from_secs(1),
         stop_when_idle: Some(Duration::from_secs(3)),
-        batch: 5_000,
+        batch: 20_000,
     }
 }
 

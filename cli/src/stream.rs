@@ -151,7 +151,7 @@ pub async fn process(args: &StreamProcessArgs) -> Result<()> {
             .stop_when_idle
             .map(|s| seconds_to_ms(s, "stop-when-idle").map(|ms| Duration::from_millis(ms as u64)))
             .transpose()?,
-        batch: 5_000,
+        batch: 20_000,
     };
     let mut shown = lake_stream::process::ProcessReport::default();
     let report = run(&config, db, |report| {

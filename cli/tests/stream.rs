@@ -415,7 +415,8 @@ async fn a_processor_killed_mid_stream_resumes_and_two_share_the_partitions() {
     let (brokers, url) = (servers.kafka.brokers(), servers.mongo.url());
     let db = servers.db().await;
 
-    // kill -9 mid-stream, then a restart: no window lost, none counted twice.
+    // A steady stream of ten minutes, kill -9 mid-stream, then a restart: no window lost, none
+    // counted twice.
     let env = stream_env(&brokers, &url, "crash");
     let log = servers.path().join("crash.csv");
     steady_stream(&servers, &env, "600", &log);
@@ -451,6 +452,9 @@ async fn a_processor_killed_mid_stream_resumes_and_two_share_the_partitions() {
         "the restart began from its checkpoints: {resumed}"
     );
     assert_counts_match(&db, "crash", &log).await;
+    // Ten steady minutes: no alert.
+    let alerts = documents(&db, "stream_alertes", "crash").await;
+    assert!(alerts.is_empty(), "a steady stream raised {alerts:?}");
 
     // Two processes of one group: each gets partitions, and the totals still match.
     let env = stream_env(&brokers, &url, "shared");

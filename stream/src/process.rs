@@ -171,7 +171,7 @@ pub async fn run(
         // Partitions left alone (nothing new for `idle_close`, and nothing left to read) close
         // everything they hold; one that never had an event follows the furthest partition of
         // the topic, so detection does not wait for it.
-        let furthest = sink.furthest_closed().await?;
+        let mut furthest = None;
         for (partition, state) in states.iter_mut() {
             if state.last_event.elapsed() < config.idle_close
                 || !caught_up(&consumer, topics, *partition, state)
@@ -181,7 +181,10 @@ pub async fn run(
             let windows = &mut state.checkpoint.windows;
             let until = match windows.max_event_ms {
                 Some(max) => Some(max + config.window.size_ms),
-                None => furthest,
+                None => match furthest {
+                    Some(known) => known,
+                    None => *furthest.insert(sink.furthest_closed().await?),
+                },
             };
             if let Some(until) = until
                 && windows.closed_until_ms < Some(config.window.start_of(until))
