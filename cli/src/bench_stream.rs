@@ -346,7 +346,7 @@ fn markdown(args: &StreamBenchArgs, runs: &[RunFigures]) -> String {
         "\n## Stream processing ({} runs, {} partitions, MongoDB {})\n\n\
          | figure | median | min | max | goal |\n|---|---:|---:|---:|---|\n\
          | processor throughput, producer beside it (events/s) | {:.0} | {:.0} | {:.0} | ≥ 100 000 |\n\
-         | producer alone in that part (events/s) | {:.0} | {:.0} | {:.0} | |\n\
+         | producer send rate in that part (events/s) | {:.0} | {:.0} | {:.0} | |\n\
          | event → its window in MongoDB, p50 (ms) | {:.0} | {:.0} | {:.0} | |\n\
          | event → its window in MongoDB, p99 (ms) | {:.0} | {:.0} | {:.0} | ≤ {} |\n\
          | spike start → alert (ms), {} of {} runs alerted | {:.0} | {:.0} | {:.0} | |\n\n\
