@@ -111,6 +111,7 @@ pub async fn run(
         .create()
         .map_err(|e| StreamError::kafka("connecting the dead-letter producer", e))?;
     let sink = Sink::new(db, &topics.events);
+    sink.ensure_indexes().await?;
 
     let mut states: HashMap<i32, PartitionState> = HashMap::new();
     let mut report = ProcessReport::default();

@@ -80,6 +80,16 @@ impl Injection {
                 ));
             }
         };
+        if let Scenario::AbandonSpike { pays } | Scenario::PriceAnomaly { pays } = &scenario {
+            let countries = reference::countries();
+            if !countries.iter().any(|c| c.pays == *pays) {
+                let known: Vec<&str> = countries.iter().map(|c| c.pays.as_str()).collect();
+                return Err(format!(
+                    "{pays:?} in {text:?} is not a country of the reference: {}",
+                    known.join(", ")
+                ));
+            }
+        }
         let start_ms = stream_start_ms + seconds(start, "start")?;
         Ok(Injection {
             scenario,
@@ -425,6 +435,11 @@ mod tests {
         assert_eq!((drop.start_ms, drop.end_ms), (6_000, 8_500));
         let bad = Injection::parse("meteor:France:1:1", 0).expect_err("unknown");
         assert!(bad.contains("is not a scenario"), "{bad}");
+        let bad = Injection::parse("abandon-spike:Frnace:1:1", 0).expect_err("unknown country");
+        assert!(
+            bad.contains("\"Frnace\"") && bad.contains("Belgique"),
+            "{bad}"
+        );
         let bad = Injection::parse("traffic-drop:soon:1", 0).expect_err("bad start");
         assert!(bad.contains("\"soon\""), "{bad}");
     }

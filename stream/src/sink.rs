@@ -85,6 +85,23 @@ impl Sink {
         Ok(())
     }
 
+    /// The indexes of the API's listings (newest window first, per topic) and of the topic's
+    /// checkpoints. Creating an index that exists is a no-op.
+    pub async fn ensure_indexes(&self) -> Result<(), StreamError> {
+        for (collection, keys) in [
+            (WINDOWS, doc! { "topic": 1, "window_start_ms": -1 }),
+            (ALERTS, doc! { "topic": 1, "window_start_ms": -1 }),
+            (CHECKPOINTS, doc! { "topic": 1 }),
+        ] {
+            let index = mongodb::IndexModel::builder().keys(keys).build();
+            self.collection(collection)
+                .create_index(index)
+                .await
+                .map_err(failed(collection))?;
+        }
+        Ok(())
+    }
+
     /// Inserts `documents` (each with its `_id`) in one command; those already there are kept.
     async fn insert_new(
         &self,
