@@ -1,4 +1,4 @@
-//! The real servers the tests talk to over loopback, from the tools folder
+//! The real servers the tests talk to over loopback (S3, FerretDB, Kafka), from the tools folder
 //! `scripts/ensure-test-servers.sh` fills (`$LAKE_TOOLS_DIR`, default `~/.cache/lake-tools`).
 //! Each starts on free ports, is waited for with a bound, prints its log when it fails to come
 //! up, and stops on drop.
@@ -8,8 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod kafka;
+mod s3;
 
 pub use kafka::Kafka;
+pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
 /// A free loopback port (free when asked; the server binds it right after).
 pub fn free_port() -> u16 {
