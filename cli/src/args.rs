@@ -134,6 +134,13 @@ pub enum Command {
     /// Benchmarks of the serving chain (the engine benchmarks live in benches/).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Whether another build holds the same tables as this lake's published layers: same
+    /// columns, same rows in any order, floats within a relative tolerance. Exits with an error
+    /// naming the tables that differ, and shows their first differing rows.
+    #[command(after_help = "Examples:\n  \
+        lake compare ../lake-datafusion              another lake (its published runs)\n  \
+        lake compare /tmp/duckdb-out --layer gold    a folder of <layer>/<table>/*.parquet")]
+    Compare(CompareArgs),
     /// Show what each layer currently publishes (run id, as_of, tables and rows).
     Status,
     /// Start, inspect or stop a local Ballista cluster (1 scheduler + N executors, no Docker).
@@ -556,4 +563,19 @@ pub struct StreamBenchArgs {
     pub out: Option<PathBuf>,
     #[arg(long, default_value = "stream")]
     pub label: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The other build: a lake root (local or s3://) or a folder of <layer>/<table>/ Parquet.
+    pub other: String,
+    /// Layers to compare (repeatable): silver, gold, ml.
+    #[arg(long = "layer", default_values_t = ["silver".to_string(), "gold".to_string()])]
+    pub layers: Vec<String>,
+    /// Relative tolerance on floating-point cells.
+    #[arg(long, default_value_t = lake_parity::RELATIVE_TOLERANCE)]
+    pub tolerance: f64,
+    /// Tables to leave out (repeatable), e.g. model_report (it holds timings).
+    #[arg(long)]
+    pub skip: Vec<String>,
 }

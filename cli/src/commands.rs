@@ -84,6 +84,7 @@ async fn run_command(cli: Cli) -> Result<()> {
         Command::Stream(StreamCommand::Setup(args)) => crate::stream::setup(&args).await,
         Command::Stream(StreamCommand::Produce(args)) => crate::stream::produce_events(&args).await,
         Command::Stream(StreamCommand::Process(args)) => crate::stream::process(&args).await,
+        Command::Compare(args) => crate::compare::run(&cli.lake, &args).await,
         Command::Status => status(&cli.lake).await,
         Command::Cluster(command) => cluster(command).await,
         Command::Jobs(args) => jobs(&cli.lake, &args).await,
@@ -264,7 +265,7 @@ async fn jobs(lake: &LakeArgs, args: &JobsArgs) -> Result<()> {
     print_batches(&[batch], args.format)
 }
 
-fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
+pub fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
     let engine = match (&args.scheduler, args.engine) {
         (Some(url), _) => url
             .parse::<EngineKind>()

@@ -5,6 +5,7 @@ mod bench_refresh;
 mod bench_stream;
 mod cluster;
 mod commands;
+mod compare;
 mod event_log;
 mod output;
 mod progress;

@@ -1,0 +1,121 @@
+//! `lake compare OTHER`: whether another build of the lake holds the same tables as this one's
+//! published layers (crate lake-parity). OTHER is another lake (its published runs are read) or
+//! a plain folder of `<layer>/<table>/*.parquet`, the layout other engines write in the
+//! benchmarks.
+
+use anyhow::{Context, Result, bail};
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use lake_core::publish;
+use lake_core::{Lake, Layer};
+use lake_parity::{Difference, compare};
+
+use crate::args::{CompareArgs, LakeArgs};
+use crate::commands::{lake_options, open_lake};
+use crate::progress::group_digits;
+
+pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
+    let reference = open_lake(lake_args).await?;
+    let options = lake_options(lake_args)?;
+    let other = Lake::open(&args.other, &options.s3)
+        .with_context(|| format!("cannot open {}", args.other))?;
+    let ctx = SessionContext::new();
+    for lake in [&reference, &other] {
+        if lake.is_s3() {
+            ctx.register_object_store(lake.store_url(), lake.store());
+        }
+    }
+    let layers: Vec<Layer> = args
+        .layers
+        .iter()
+        .map(|name| match name.as_str() {
+            "silver" => Ok(Layer::Silver),
+            "gold" => Ok(Layer::Gold),
+            "ml" => Ok(Layer::Ml),
+            other => bail!("--layer {other:?}: use silver, gold or ml"),
+        })
+        .collect::<Result<_>>()?;
+
+    let mut failures = Vec::new();
+    let (mut considered, mut compared) = (0, 0);
+    for layer in layers {
+        let Some(manifest) = publish::current(&reference, layer).await? else {
+            bail!(
+                "{} has no published {} layer to compare: run `lake run` first",
+                reference.root(),
+                layer.name()
+            );
+        };
+        // The other side's published layer, or `None` for a plain folder.
+        let other_manifest = publish::current(&other, layer).await?;
+        for (table, published) in &manifest.tables {
+            if args.skip.iter().any(|s| s == table) {
+                continue;
+            }
+            considered += 1;
+            let name = format!("{}.{table}", layer.root().replace('/', "."));
+            let other_path = match &other_manifest {
+                Some(m) => match m.tables.get(table) {
+                    Some(t) => t.path.clone(),
+                    None => {
+                        println!("{name:<34} missing in {}", args.other);
+                        failures.push(format!("{name}: missing"));
+                        continue;
+                    }
+                },
+                None => format!("{}/{table}/", layer.root()),
+            };
+            let left = read(&ctx, &reference.url(&published.path)).await;
+            let right = read(&ctx, &other.url(&other_path)).await;
+            let (left, right) = match (left, right) {
+                (Ok(l), Ok(r)) => (l, r),
+                (Err(e), _) => return Err(e.context(format!("reading {name} of this lake"))),
+                (_, Err(e)) => {
+                    println!("{name:<34} unreadable in {}: {e:#}", args.other);
+                    failures.push(format!("{name}: unreadable"));
+                    continue;
+                }
+            };
+            compared += 1;
+            match compare(&left, &right, args.tolerance) {
+                Ok(digest) => println!(
+                    "{name:<34} {:>12} rows  checksum {:016x}  same",
+                    group_digits(digest.rows as u64),
+                    digest.checksum
+                ),
+                Err(difference) => {
+                    println!("{name:<34} DIFFERS: {difference}");
+                    failures.push(format!("{name}: {}", summary(&difference)));
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} tables differ from {}:\n  {}",
+            failures.len(),
+            considered,
+            args.other,
+            failures.join("\n  ")
+        );
+    }
+    println!("{compared} tables: the same rows in {}", args.other);
+    Ok(())
+}
+
+fn summary(difference: &Difference) -> String {
+    match difference {
+        Difference::Rows { differing, .. } => format!("{differing} rows differ"),
+        other => other.to_string(),
+    }
+}
+
+async fn read(
+    ctx: &SessionContext,
+    url: &str,
+) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+    let frame = ctx
+        .read_parquet(url, ParquetReadOptions::default())
+        .await
+        .with_context(|| format!("no Parquet at {url}"))?;
+    Ok(frame.collect().await?)
+}

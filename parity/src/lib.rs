@@ -1,0 +1,458 @@
+//! Did two engines build the same table? The benchmarks run the same Silver and Gold on
+//! several engines and compare each table with the reference engine's:
+//!
+//! - the same columns (by name, in any order) and the same number of rows;
+//! - the same rows in any order: every cell equal, but floating-point cells, which may differ in
+//!   their last bits with the order a sum was taken in, within a relative tolerance (1e-9 by
+//!   default; values within 1e-12 of zero compare absolutely). Integers compare by value whatever
+//!   their width, decimals exactly by their digits, dates and timestamps at the microsecond
+//!   whatever their unit;
+//! - a digest for the reports: the row count and an order-independent checksum (the wrapping sum
+//!   of a hash per row, floats rounded to 9 significant digits first, so engines that agree
+//!   within the tolerance almost always print the same checksum).
+//!
+//! A mismatch names the first differing rows, side by side.
+
+use std::cmp::Ordering;
+use std::collections::hash_map::DefaultHasher;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+/// The default relative tolerance on floating-point cells.
+pub const RELATIVE_TOLERANCE: f64 = 1e-9;
+/// Below this, floats compare absolutely (a relative error around 0 means nothing).
+const ABSOLUTE_FLOOR: f64 = 1e-12;
+/// Differing rows a mismatch shows.
+const SHOWN: usize = 5;
+
+/// One cell, normalised across engines.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i128),
+    Float(f64),
+    /// Decimals (exact digits), text, dates, timestamps, booleans.
+    Text(String),
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cell::Null => write!(f, "NULL"),
+            Cell::Int(v) => write!(f, "{v}"),
+            Cell::Float(v) => write!(f, "{v}"),
+            Cell::Text(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// What a report keeps of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    pub rows: usize,
+    pub checksum: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Difference {
+    #[error("the columns differ: {left:?} / {right:?}")]
+    Columns {
+        left: Vec<String>,
+        right: Vec<String>,
+    },
+    #[error("{left} rows / {right} rows")]
+    RowCount { left: usize, right: usize },
+    #[error(
+        "{differing} rows differ; first ones (columns {columns:?}):{}",
+        show(first)
+    )]
+    Rows {
+        columns: Vec<String>,
+        differing: usize,
+        first: Vec<(String, String)>,
+    },
+    #[error("a column cannot be read: {0}")]
+    Unreadable(String),
+}
+
+fn show(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(l, r)| format!("\n  {l}\n  {r}"))
+        .collect()
+}
+
+impl From<ArrowError> for Difference {
+    fn from(e: ArrowError) -> Self {
+        Difference::Unreadable(e.to_string())
+    }
+}
+
+/// The rows of a table, cells in the order of its sorted column names.
+#[derive(Debug)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Reads batches into rows of normalised cells.
+pub fn rows(batches: &[RecordBatch]) -> Result<Rows, Difference> {
+    let Some(first) = batches.first() else {
+        return Ok(Rows {
+            columns: Vec::new(),
+            rows: Vec::new(),
+        });
+    };
+    let schema = first.schema();
+    let mut order: Vec<usize> = (0..schema.fields().len()).collect();
+    order.sort_by(|a, b| schema.field(*a).name().cmp(schema.field(*b).name()));
+    let columns = order
+        .iter()
+        .map(|i| schema.field(*i).name().clone())
+        .collect();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let cells: Vec<Vec<Cell>> = order
+            .iter()
+            .map(|i| cells(batch.column(*i)))
+            .collect::<Result<_, _>>()?;
+        for row in 0..batch.num_rows() {
+            rows.push(cells.iter().map(|column| column[row].clone()).collect());
+        }
+    }
+    Ok(Rows { columns, rows })
+}
+
+/// One column as cells.
+fn cells(array: &ArrayRef) -> Result<Vec<Cell>, Difference> {
+    let n = array.len();
+    let nulls = |mut cells: Vec<Cell>| {
+        for (i, cell) in cells.iter_mut().enumerate() {
+            if array.is_null(i) {
+                *cell = Cell::Null;
+            }
+        }
+        cells
+    };
+    let cells = match array.data_type() {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => {
+            let wide = cast(array, &DataType::Int64)?;
+            let values = wide.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            (0..n)
+                .map(|i| Cell::Int(i128::from(values.value(i))))
+                .collect()
+        }
+        DataType::UInt64 => {
+            let values = array.as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+            (0..n)
+                .map(|i| Cell::Int(i128::from(values.value(i))))
+                .collect()
+        }
+        DataType::Float64 => {
+            let values = array.as_primitive::<Float64Type>();
+            (0..n).map(|i| Cell::Float(values.value(i))).collect()
+        }
+        DataType::Float32 => {
+            let values = array.as_primitive::<Float32Type>();
+            (0..n)
+                .map(|i| Cell::Float(f64::from(values.value(i))))
+                .collect()
+        }
+        other => {
+            // Timestamps at the microsecond whatever their unit; dates as days.
+            let normal = match other {
+                DataType::Timestamp(_, zone) => cast(
+                    array,
+                    &DataType::Timestamp(TimeUnit::Microsecond, zone.clone()),
+                )?,
+                DataType::Date64 => cast(array, &DataType::Date32)?,
+                _ => array.clone(),
+            };
+            let formatter = ArrayFormatter::try_new(normal.as_ref(), &FormatOptions::default())?;
+            (0..n)
+                .map(|i| Cell::Text(formatter.value(i).to_string()))
+                .collect()
+        }
+    };
+    Ok(nulls(cells))
+}
+
+/// A float rounded to 9 significant digits, as the text the sort and the checksum use.
+fn rounded(v: f64) -> String {
+    if v.abs() < ABSOLUTE_FLOOR {
+        return "0".into();
+    }
+    format!("{v:.8e}")
+}
+
+/// Sorting key of a cell: rows equal within the tolerance sort next to each other.
+fn key(cell: &Cell) -> (u8, String, i128) {
+    match cell {
+        Cell::Null => (0, String::new(), 0),
+        Cell::Int(v) => (1, String::new(), *v),
+        Cell::Float(v) => (2, rounded(*v), 0),
+        Cell::Text(v) => (3, v.clone(), 0),
+    }
+}
+
+fn compare_rows(a: &[Cell], b: &[Cell]) -> Ordering {
+    a.iter().map(key).cmp(b.iter().map(key))
+}
+
+fn same(a: &Cell, b: &Cell, tolerance: f64) -> bool {
+    match (a, b) {
+        (Cell::Float(x), Cell::Float(y)) => {
+            x == y
+                || (x.is_nan() && y.is_nan())
+                || (x - y).abs() <= tolerance * x.abs().max(y.abs())
+                || (x.abs() < ABSOLUTE_FLOOR && y.abs() < ABSOLUTE_FLOOR)
+        }
+        _ => a == b,
+    }
+}
+
+/// The digest of one table's rows.
+pub fn digest(rows: &Rows) -> Digest {
+    let checksum = rows.rows.iter().fold(0u64, |sum, row| {
+        let mut hasher = DefaultHasher::new();
+        for cell in row {
+            key(cell).hash(&mut hasher);
+        }
+        sum.wrapping_add(hasher.finish())
+    });
+    Digest {
+        rows: rows.rows.len(),
+        checksum,
+    }
+}
+
+/// Compares a table built by another engine (`right`) with the reference (`left`); returns the
+/// reference's digest when they agree.
+pub fn compare(
+    left: &[RecordBatch],
+    right: &[RecordBatch],
+    tolerance: f64,
+) -> Result<Digest, Difference> {
+    let (mut left, mut right) = (rows(left)?, rows(right)?);
+    // An empty table read back may come without columns.
+    let columns_known = !left.columns.is_empty() && !right.columns.is_empty();
+    if columns_known && left.columns != right.columns {
+        return Err(Difference::Columns {
+            left: left.columns,
+            right: right.columns,
+        });
+    }
+    if left.rows.len() != right.rows.len() {
+        return Err(Difference::RowCount {
+            left: left.rows.len(),
+            right: right.rows.len(),
+        });
+    }
+    left.rows.sort_by(|a, b| compare_rows(a, b));
+    right.rows.sort_by(|a, b| compare_rows(a, b));
+    let mut differing = 0;
+    let mut first = Vec::new();
+    for (a, b) in left.rows.iter().zip(&right.rows) {
+        let equal = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y, tolerance));
+        if !equal {
+            differing += 1;
+            if first.len() < SHOWN {
+                let line = |row: &[Cell]| {
+                    row.iter()
+                        .map(Cell::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                };
+                first.push((line(a), line(b)));
+            }
+        }
+    }
+    if differing > 0 {
+        return Err(Difference::Rows {
+            columns: left.columns,
+            differing,
+            first,
+        });
+    }
+    Ok(digest(&left))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray,
+        TimestampMicrosecondArray, TimestampNanosecondArray,
+    };
+    use datafusion::arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let schema = Schema::new(
+            columns
+                .iter()
+                .map(|(name, a)| Field::new(*name, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        );
+        RecordBatch::try_new(
+            Arc::new(schema),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .expect("a batch")
+    }
+
+    fn reference() -> RecordBatch {
+        batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3]))),
+            (
+                "pays",
+                Arc::new(StringArray::from(vec![
+                    Some("France"),
+                    None,
+                    Some("Italie"),
+                ])),
+            ),
+            (
+                "ca",
+                Arc::new(Float64Array::from(vec![0.1 + 0.2, 1e6, 0.0])),
+            ),
+            (
+                "montant",
+                Arc::new(
+                    Decimal128Array::from(vec![1050, 20, 999])
+                        .with_precision_and_scale(12, 2)
+                        .expect("decimal"),
+                ),
+            ),
+            (
+                "date_achat",
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    0, 1_000_000, 2_000_000,
+                ])),
+            ),
+        ])
+    }
+
+    #[test]
+    fn another_order_width_unit_and_last_bits_are_the_same_table() {
+        // Rows reversed, columns reordered, id as INT, timestamps in nanoseconds, sums a few
+        // ulps apart, split in two batches.
+        let other = [
+            batch(vec![
+                (
+                    "date_achat",
+                    Arc::new(TimestampNanosecondArray::from(vec![
+                        2_000_000_000,
+                        1_000_000_000,
+                    ])),
+                ),
+                (
+                    "montant",
+                    Arc::new(
+                        Decimal128Array::from(vec![999, 20])
+                            .with_precision_and_scale(12, 2)
+                            .expect("decimal"),
+                    ),
+                ),
+                (
+                    "ca",
+                    Arc::new(Float64Array::from(vec![1e-15, 1e6 * (1.0 + 1e-12)])),
+                ),
+                (
+                    "pays",
+                    Arc::new(StringArray::from(vec![Some("Italie"), None])),
+                ),
+                ("id", Arc::new(Int32Array::from(vec![3, 2]))),
+            ]),
+            batch(vec![
+                (
+                    "date_achat",
+                    Arc::new(TimestampNanosecondArray::from(vec![0])),
+                ),
+                (
+                    "montant",
+                    Arc::new(
+                        Decimal128Array::from(vec![1050])
+                            .with_precision_and_scale(12, 2)
+                            .expect("decimal"),
+                    ),
+                ),
+                ("ca", Arc::new(Float64Array::from(vec![0.3]))),
+                ("pays", Arc::new(StringArray::from(vec![Some("France")]))),
+                ("id", Arc::new(Int32Array::from(vec![1]))),
+            ]),
+        ];
+        let digest = compare(&[reference()], &other, RELATIVE_TOLERANCE).expect("the same table");
+        assert_eq!(digest.rows, 3);
+        let again = compare(&other, &[reference()], RELATIVE_TOLERANCE).expect("symmetric");
+        assert_eq!(digest, again);
+    }
+
+    #[test]
+    fn a_different_cell_is_shown_with_its_row() {
+        let mut changed = reference().columns().to_vec();
+        changed[3] = Arc::new(
+            Decimal128Array::from(vec![1050, 21, 999])
+                .with_precision_and_scale(12, 2)
+                .expect("decimal"),
+        );
+        let changed = RecordBatch::try_new(reference().schema(), changed).expect("batch");
+        let difference = compare(&[reference()], &[changed], RELATIVE_TOLERANCE)
+            .expect_err("a decimal is exact");
+        let text = difference.to_string();
+        assert!(text.starts_with("1 rows differ"), "{text}");
+        assert!(text.contains("0.20") && text.contains("0.21"), "{text}");
+    }
+
+    #[test]
+    fn floats_beyond_the_tolerance_counts_and_columns_differ() {
+        let columns = reference().columns().to_vec();
+        let mut far = columns.clone();
+        far[2] = Arc::new(Float64Array::from(vec![0.3, 1e6 * (1.0 + 1e-8), 0.0]));
+        let far = RecordBatch::try_new(reference().schema(), far).expect("batch");
+        assert!(matches!(
+            compare(&[reference()], &[far], RELATIVE_TOLERANCE),
+            Err(Difference::Rows { differing: 1, .. })
+        ));
+        let shorter = reference().slice(0, 2);
+        assert_eq!(
+            compare(&[reference()], &[shorter], RELATIVE_TOLERANCE),
+            Err(Difference::RowCount { left: 3, right: 2 })
+        );
+        let renamed = batch(vec![(
+            "identifiant",
+            Arc::new(Int64Array::from(vec![1, 2, 3])),
+        )]);
+        assert!(matches!(
+            compare(&[reference()], &[renamed], RELATIVE_TOLERANCE),
+            Err(Difference::Columns { .. })
+        ));
+    }
+
+    #[test]
+    fn the_digest_ignores_row_order_but_not_content() {
+        let rows_of = |b: RecordBatch| rows(&[b]).expect("rows");
+        let forward = digest(&rows_of(reference()));
+        let reversed = {
+            let r = reference();
+            let indices = datafusion::arrow::array::UInt32Array::from(vec![2, 1, 0]);
+            datafusion::arrow::compute::take_record_batch(&r, &indices).expect("take")
+        };
+        assert_eq!(digest(&rows_of(reversed)), forward);
+        assert_ne!(digest(&rows_of(reference().slice(0, 2))), forward);
+    }
+}
