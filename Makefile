@@ -10,7 +10,7 @@ export LAKE_VENV := $(VENV)
 
 PYTHON_SOURCES := flight-api/tests benches
 
-.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env compose-check cluster-up cluster-down clean-lake help
+.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env compose-check cluster-up cluster-down clean-lake help bench
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs"
@@ -56,6 +56,14 @@ lint: toolchain python-env
 test: lint test-servers compose-check
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+# The engines benchmark (benches/engines/bench_engines.py) on the release binaries: the same
+# Silver + Gold on each engine, alternating, parity checked; results into benches/results/.
+RUNS ?= 3
+bench: toolchain python-env
+	$(CARGO) build --release --workspace --bins
+	$(VENV)/bin/python benches/engines/bench_engines.py --scale $(SCALE) --runs $(RUNS) \
+		--lake-bin $(CARGO_TARGET_DIR)/release --out benches/results
 
 # A local cluster (1 scheduler + 2 executors) on the default ports 50050-50057.
 cluster-up: build

@@ -1,0 +1,76 @@
+//! The engines benchmark harness (`benches/engines/bench_engines.py`) at SF 0.01, one run per
+//! engine, parity on: a change that makes an engine build different Silver or Gold fails here.
+//! Timings are printed, never asserted.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn every_engine_builds_the_same_silver_and_gold() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let python = lake_testkit::installed_tool(
+        "LAKE_VENV",
+        "lake-venv",
+        "bin/python",
+        "scripts/ensure-python.sh",
+    );
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines/bench_engines.py");
+    let binaries = Path::new(env!("CARGO_BIN_EXE_lake"))
+        .parent()
+        .expect("binary folder")
+        .to_path_buf();
+    let out = dir.path().join("results");
+    let run = Command::new(python)
+        .arg(&harness)
+        .args(["--scale", "0.01", "--runs", "1", "--label", "test"])
+        .arg("--lake-bin")
+        .arg(&binaries)
+        .arg("--out")
+        .arg(&out)
+        .arg("--work")
+        .arg(dir.path().join("work"))
+        .output()
+        .expect("the harness runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    println!("{stdout}");
+
+    let written: Vec<String> = std::fs::read_dir(&out)
+        .expect("results folder")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let named = |suffix: &str| {
+        written
+            .iter()
+            .find(|n| n.starts_with("engines-") && n.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no engines-<date>{suffix} in {written:?}"))
+            .clone()
+    };
+    let raw = std::fs::read_to_string(out.join(named("-test.json"))).expect("the JSON results");
+    let raw: serde_json::Value = serde_json::from_str(&raw).expect("json");
+    let engines = raw["engines"].as_object().expect("engines");
+    assert_eq!(
+        engines.keys().collect::<Vec<_>>(),
+        ["ballista-cluster", "ballista-standalone", "datafusion"]
+    );
+    for (engine, result) in engines {
+        let runs = result["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), 1, "{engine}");
+        for stage in ["ingest", "silver", "gold"] {
+            assert!(
+                runs[0]["stages"][stage].as_f64().is_some(),
+                "{engine} {stage}"
+            );
+        }
+        if engine != "ballista-standalone" {
+            assert_eq!(result["parity"], "same", "{engine}");
+            let tables = result["tables"].as_object().expect("tables");
+            assert!(tables.len() > 20, "{engine}: {tables:?}");
+        }
+    }
+    named("-test.md");
+}
