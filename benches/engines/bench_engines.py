@@ -20,7 +20,7 @@ exact); a difference fails the harness and prints the first differing rows.
 Usage:
   python benches/engines/bench_engines.py --scale 0.1 [--runs 3] [--engine NAME]...
       [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
-Writes engines-<date>-<label>.json (raw figures) and .md into OUT.
+Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT.
 """
 
 from __future__ import annotations
@@ -196,6 +196,41 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
     return "\n".join(lines)
 
 
+def chart(
+    args: argparse.Namespace, results: dict[str, EngineResult], path: Path
+) -> None:
+    """Median time per stage of each engine, stacked, one bar per engine."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit(
+            "matplotlib is missing: run scripts/ensure-python.sh and use its venv's python"
+        )
+    engines = list(results)
+    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.7 * len(engines)))
+    left = [0.0] * len(engines)
+    for stage in STAGES:
+        widths = [
+            statistics.median(r.stages[stage] for r in results[e].runs) for e in engines
+        ]
+        axes.barh(engines, widths, left=left, label=stage)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for row, engine in enumerate(engines):
+        total = statistics.median(r.seconds for r in results[engine].runs)
+        axes.text(left[row], row, f"  {total:.2f} s", va="center")
+    axes.set_xlabel("seconds (median; total = whole lake run)")
+    axes.set_title(f"Silver + Gold at SF {args.scale:g}, {args.runs} runs per engine")
+    axes.invert_yaxis()
+    axes.set_xlim(0, max(left) * 1.25)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,8 +256,17 @@ def main() -> None:
         sys.exit(
             f"{lake} is missing: build it (make bench builds the release binaries)"
         )
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-engines-"))
-    work.mkdir(parents=True, exist_ok=True)
+    if args.work is None:
+        # The lakes of every run add up (SF 1: about 2 GB): remove them at the end.
+        with tempfile.TemporaryDirectory(prefix="bench-engines-") as temporary:
+            bench(args, engines, lake, Path(temporary))
+    else:
+        args.work.mkdir(parents=True, exist_ok=True)
+        bench(args, engines, lake, args.work)
+
+
+def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) -> None:
+    """Runs the engines in `work` (sources, lakes, cluster state) and reports."""
     sources = work / "data" / "sources"
     if not sources.is_dir():
         subprocess.run(
@@ -295,7 +339,8 @@ def main() -> None:
         # Not with_suffix: the label may hold a dot (sf0.1).
         base.parent.joinpath(base.name + ".json").write_text(json.dumps(raw, indent=2))
         base.parent.joinpath(base.name + ".md").write_text(report)
-        print(f"wrote {base}.json and .md")
+        chart(args, results, base.parent / (base.name + ".png"))
+        print(f"wrote {base}.json, .md and .png")
     if failed:
         sys.exit(f"parity failed for {', '.join(failed)}")
 

@@ -374,9 +374,12 @@ async fn wait_until_registered(
         }
         if let Ok(listed) = api.executors().await {
             // Fresh heartbeats only: the scheduler still lists a killed executor until it expires.
+            // It reports `last_seen` in whole seconds: a registration in the second of the spawn
+            // counts (comparing milliseconds left it waiting for the next heartbeat, 60 s on).
+            let since_second_ms = since_ms / 1000 * 1000;
             registered = listed
                 .iter()
-                .filter(|e| e.last_seen_ms.is_some_and(|ms| ms >= since_ms))
+                .filter(|e| e.last_seen_ms.is_some_and(|ms| ms >= since_second_ms))
                 .filter(|e| children.iter().any(|(_, r)| r.executor_id() == Some(&e.id)))
                 .count();
             if registered >= executors {

@@ -73,4 +73,6 @@ fn every_engine_builds_the_same_silver_and_gold() {
         }
     }
     named("-test.md");
+    let chart = std::fs::read(out.join(named("-test.png"))).expect("the chart");
+    assert!(chart.starts_with(b"\x89PNG"), "not a PNG");
 }
