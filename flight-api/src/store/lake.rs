@@ -86,7 +86,7 @@ impl LakeStore {
             l.gold.run_id == gold.run_id && run(&l.ml) == run(&ml) && run(&l.silver) == run(&silver)
         });
         let next = match slot.as_ref() {
-            Some(previous) if same => Loaded {
+            Some(previous) if same => Arc::new(Loaded {
                 ctx: previous.ctx.clone(),
                 silver,
                 gold,
@@ -95,7 +95,7 @@ impl LakeStore {
                 checked: Instant::now(),
                 cache: previous.cache.clone(),
                 purchases: previous.purchases.clone(),
-            },
+            }),
             _ => {
                 let loaded = Arc::new(self.load(silver, gold, ml).await?);
                 // Index the purchases now rather than on the first listing that needs them
@@ -106,11 +106,9 @@ impl LakeStore {
                         log::warn!("indexing gold.fact_achats failed: {e}");
                     }
                 });
-                *slot = Some(loaded.clone());
-                return Ok(loaded);
+                loaded
             }
         };
-        let next = Arc::new(next);
         *slot = Some(next.clone());
         Ok(next)
     }
