@@ -1,17 +1,27 @@
 """The same Silver + Gold pipeline on several engines, timed side by side, results checked equal.
 
-Engines so far (issue 4 adds Spark, pandas and DuckDB to this harness):
+Engines:
   ballista-cluster     our scheduler + 2 executors as local processes (`lake cluster up`)
   ballista-standalone  Ballista's scheduler and executor inside the `lake` process
   datafusion           DataFusion alone in the `lake` process (no Ballista)
+  duckdb               DuckDB running the same sql/ files (run_duckdb.py)
+  spark-local          Spark `local[*]` running the same sql/ files through spark.sql (run_spark.py)
+  spark-cluster        the same on a Spark standalone cluster: 1 master + 2 workers of 1 core,
+                       started by this harness from the pyspark package's own `spark-class`
+  pandas               the hand-written pandas baseline of the same logic (run_pandas.py)
 
-The generated sources are made once; each run ingests them into a new lake and builds Silver and
-Gold (`lake run --no-ml`). After one warm-up run per engine, RUNS rounds run the engines in turn,
-so a slow minute of the machine hits them all. Per engine: wall time of the whole run and of
-ingest, Silver and Gold (median, min, max), and peak resident memory: the `lake` process's, plus
-for the cluster the peaks of the scheduler and executors over the run (their high-water marks are
-reset before each run; the sum of peaks bounds the total from above). Ratios are each engine's
-median over the reference engine's, all measured in this one invocation.
+The generated sources are made once, and an input lake is built from them once (`lake run`,
+untimed): its Bronze files, reference CSVs and recorded settings feed the Python engines, so
+every engine starts from the same Bronze. Our engines ingest the sources anew in each run (`lake
+run --no-ml`); their ingest time is reported apart, and ratios compare Silver + Gold only.
+
+After one warm-up run per engine, RUNS rounds run the engines in turn, so a slow minute of the
+machine hits them all. Per engine: wall time of Silver + Gold and of the whole process (median,
+min, max), and peak resident memory of every process of the engine. For our engines the `lake`
+process's peak, plus for the cluster the peaks of the scheduler and executors (high-water marks
+reset before each run); for the Python engines the sum of the resident sets of the engine's
+process tree (the JVM, Spark's master, workers and executors included), sampled every 20 ms.
+Ratios are each engine's median over ballista-cluster's, measured in this one invocation.
 
 Parity: the last run of every engine is compared table by table with the reference engine's
 (`lake compare`: same columns, same rows in any order, floats within a relative 1e-9, decimals
@@ -19,7 +29,7 @@ exact); a difference fails the harness and prints the first differing rows.
 
 Usage:
   python benches/engines/bench_engines.py --scale 0.1 [--runs 3] [--engine NAME]...
-      [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
+      [--no-warm-up] [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
 Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT.
 """
 
@@ -35,14 +45,30 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENGINES = ("ballista-cluster", "ballista-standalone", "datafusion")
+HERE = Path(__file__).resolve().parent
+OURS = ("ballista-cluster", "ballista-standalone", "datafusion")
+PYTHON_RUNNERS = {
+    "duckdb": "run_duckdb.py",
+    "spark-local": "run_spark.py",
+    "spark-cluster": "run_spark.py",
+    "pandas": "run_pandas.py",
+}
+ENGINES = OURS + tuple(PYTHON_RUNNERS)
 REFERENCE = "ballista-standalone"
+BASE = "ballista-cluster"
 STAGES = ("ingest", "silver", "gold")
 STAGE_LINE = re.compile(r"^(ingest|silver|gold): .* in ([0-9.]+) s$", re.MULTILINE)
+# Every process of a Spark engine: the driver's JVM, the cluster's master, workers, executors.
+SAMPLE_SECONDS = 0.02
+# Spark standalone workers: 1 core each (2 in all, the machine's cores) and their executors' heap.
+SPARK_WORKERS = 2
+SPARK_EXECUTOR_MEMORY = "2g"
 
 
 @dataclass
@@ -51,6 +77,10 @@ class Run:
     stages: dict[str, float]
     peak_rss_mib: float
 
+    @property
+    def silver_gold(self) -> float:
+        return self.stages["silver"] + self.stages["gold"]
+
 
 @dataclass
 class EngineResult:
@@ -58,6 +88,87 @@ class EngineResult:
     lake: Path | None = None
     parity: str = "not compared"
     tables: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(
+    what: str,
+    ready: object,
+    seconds: float,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Polls `ready()` until it is true, failing after `seconds` or when `process` exits."""
+    deadline = time.monotonic() + seconds
+    while not ready():  # type: ignore[operator]
+        if process is not None and process.poll() is not None:
+            sys.exit(f"{what}: the process exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            sys.exit(f"{what}: not ready after {seconds:.0f} s")
+        time.sleep(0.1)
+
+
+def children() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces: the parent pid is the 2nd field after its ")".
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def tree_rss_kib(roots: list[int]) -> int:
+    tree = children()
+    seen: set[int] = set()
+    stack = list(roots)
+    total = 0
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        stack += tree.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+class TreeSampler:
+    """Peak of the summed resident sets of some process trees, sampled on a thread."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = roots
+        self.peak_kib = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> None:
+        while not self.done.is_set():
+            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.roots))
+            self.done.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return self.peak_kib / 1024
 
 
 class Cluster:
@@ -98,44 +209,169 @@ class Cluster:
         )
 
 
-def run_engine(
-    engine: str, lake: Path, work: Path, sources: Path, cluster: Cluster | None, n: str
-) -> tuple[Run, Path]:
-    folder = work / "lakes" / f"{engine}-{n}"
+class SparkCluster:
+    """A Spark standalone cluster, 1 master + SPARK_WORKERS workers of 1 core, started with the
+    pyspark package's own `bin/spark-class` on free loopback ports; stopped on exit."""
+
+    def __init__(self, work: Path) -> None:
+        import pyspark
+
+        spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+        env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", SPARK_NO_DAEMONIZE="1")
+        logs = work / "spark-cluster"
+        logs.mkdir(parents=True, exist_ok=True)
+        port, ui = free_port(), free_port()
+        self.url = f"spark://127.0.0.1:{port}"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+        def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+            log = (logs / f"{name}.log").open("wb")
+            process = subprocess.Popen(
+                [str(spark_class), *args], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            self.processes.append(process)
+            return process
+
+        master = start(
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            *("--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui)),
+        )
+        status = f"http://127.0.0.1:{ui}/json/"
+        wait_until(
+            "the Spark master", lambda: self._alive_workers(status) >= 0, 120, master
+        )
+        for n in range(SPARK_WORKERS):
+            start(
+                f"worker-{n + 1}",
+                "org.apache.spark.deploy.worker.Worker",
+                *(
+                    "--host",
+                    "127.0.0.1",
+                    "--cores",
+                    "1",
+                    "--memory",
+                    SPARK_EXECUTOR_MEMORY,
+                ),
+                *(
+                    "--webui-port",
+                    str(free_port()),
+                    "--work-dir",
+                    str(logs / f"work-{n + 1}"),
+                ),
+                self.url,
+            )
+        wait_until(
+            f"{SPARK_WORKERS} Spark workers",
+            lambda: self._alive_workers(status) >= SPARK_WORKERS,
+            120,
+        )
+
+    @staticmethod
+    def _alive_workers(status: str) -> int:
+        try:
+            with urllib.request.urlopen(status, timeout=2) as answer:
+                return int(json.load(answer).get("aliveworkers", 0))
+        except OSError:
+            return -1
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@dataclass
+class Context:
+    lake: Path
+    work: Path
+    sources: Path
+    input_lake: Path
+    cluster: Cluster | None
+    spark: SparkCluster | None
+
+
+def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
+    folder = context.work / "lakes" / f"{engine}-{n}"
     shutil.rmtree(folder, ignore_errors=True)
-    args = ["--lake", str(folder)]
-    if engine == "ballista-cluster":
-        assert cluster is not None
-        args += ["--scheduler", cluster.scheduler]
-        cluster.reset_peaks()
+    roots: list[int] = []
+    if engine in OURS:
+        command = [str(context.lake), "--lake", str(folder)]
+        if engine == "ballista-cluster":
+            assert context.cluster is not None
+            command += ["--scheduler", context.cluster.scheduler]
+            context.cluster.reset_peaks()
+        else:
+            command += [
+                "--engine",
+                "standalone" if engine == "ballista-standalone" else "datafusion",
+            ]
+        command += ["run", "--no-ml", "--sources", str(context.sources)]
     else:
-        args += [
-            "--engine",
-            "standalone" if engine == "ballista-standalone" else "datafusion",
-        ]
-    args += ["run", "--no-ml", "--sources", str(sources)]
+        command = [sys.executable, str(HERE / PYTHON_RUNNERS[engine])]
+        command += ["--input-lake", str(context.input_lake), "--out", str(folder)]
+        if engine == "spark-cluster":
+            assert context.spark is not None
+            command += ["--master", context.spark.url]
+            command += ["--executor-memory", SPARK_EXECUTOR_MEMORY]
+            roots += context.spark.pids
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(lake), *args],
-        cwd=work,
+        command,
+        cwd=context.work,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    sampler = None if engine in OURS else TreeSampler([process.pid, *roots])
+    output = Output(process)
+    # wait4: the child's own peak resident set comes with its exit status.
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    assert process.stdout is not None and process.stderr is not None
-    stdout, stderr = process.stdout.read(), process.stderr.read()
-    if status != 0:
-        sys.exit(f"{engine}: lake {' '.join(args)} failed:\n{stdout}\n{stderr}")
+    stdout, stderr = output.join()
+    sampled = sampler.stop() if sampler is not None else 0.0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{engine}: {' '.join(command)} failed:\n{stdout}\n{stderr}")
     stages = {name: float(value) for name, value in STAGE_LINE.findall(stdout)}
-    missing = [s for s in STAGES if s not in stages]
+    expected = STAGES if engine in OURS else ("silver", "gold")
+    missing = [s for s in expected if s not in stages]
     if missing:
         sys.exit(f"{engine}: no timing for {missing} in:\n{stdout}")
-    peak = usage.ru_maxrss / 1024
-    if cluster is not None and engine == "ballista-cluster":
-        peak += cluster.peaks_mib()
+    stages.setdefault("ingest", 0.0)
+    peak = max(sampled, usage.ru_maxrss / 1024)
+    if engine == "ballista-cluster":
+        assert context.cluster is not None
+        peak += context.cluster.peaks_mib()
     return Run(seconds, stages, peak), folder
+
+
+class Output:
+    """Reads a child's stdout and stderr on threads, so a chatty child never blocks on a pipe."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.parts: dict[str, str] = {}
+        self.threads = [
+            threading.Thread(target=self._read, args=(name, stream), daemon=True)
+            for name, stream in (("out", process.stdout), ("err", process.stderr))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _read(self, name: str, stream: object) -> None:
+        self.parts[name] = stream.read()  # type: ignore[attr-defined]
+
+    def join(self) -> tuple[str, str]:
+        for thread in self.threads:
+            thread.join()
+        return self.parts.get("out", ""), self.parts.get("err", "")
 
 
 def compare(
@@ -164,32 +400,46 @@ def spread(values: list[float]) -> dict[str, float]:
 
 
 def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
-    base = "ballista-cluster" if "ballista-cluster" in results else REFERENCE
-    base_total = statistics.median(r.seconds for r in results[base].runs)
+    base = BASE if BASE in results else REFERENCE
+    base_work = statistics.median(r.silver_gold for r in results[base].runs)
+    warm_up = "after a warm-up" if args.warm_up else "no warm-up"
     lines = [
-        f"## Engines at SF {args.scale} ({args.runs} runs each after a warm-up, alternating)",
+        f"## Engines at SF {args.scale:g} ({args.runs} runs each {warm_up}, alternating)",
         "",
         (
-            "| engine | total (s) median [min, max] | ingest (s) | Silver (s) | Gold (s) "
-            f"| peak RSS (MiB) | total ÷ {base} | parity with {REFERENCE} |"
+            "| engine | Silver + Gold (s) median [min, max] | Silver (s) | Gold (s) "
+            f"| ÷ {base} | process (s) | our ingest (s) | peak RSS (MiB) "
+            f"| parity with {REFERENCE} |"
         ),
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for engine, result in results.items():
-        total = spread([r.seconds for r in result.runs])
+        work = spread([r.silver_gold for r in result.runs])
         stage = {s: statistics.median(r.stages[s] for r in result.runs) for s in STAGES}
+        process = statistics.median(r.seconds for r in result.runs)
         rss = statistics.median(r.peak_rss_mib for r in result.runs)
+        ingest = f"{stage['ingest']:.2f}" if engine in OURS else "—"
         parity = "reference" if engine == REFERENCE else result.parity.splitlines()[0]
         lines.append(
-            f"| {engine} | {total['median']:.2f} [{total['min']:.2f}, {total['max']:.2f}] "
-            f"| {stage['ingest']:.2f} | {stage['silver']:.2f} | {stage['gold']:.2f} "
-            f"| {rss:.0f} | {total['median'] / base_total:.2f} | {parity} |"
+            f"| {engine} | {work['median']:.2f} [{work['min']:.2f}, {work['max']:.2f}] "
+            f"| {stage['silver']:.2f} | {stage['gold']:.2f} "
+            f"| {work['median'] / base_work:.2f} | {process:.2f} | {ingest} "
+            f"| {rss:.0f} | {parity} |"
         )
     lines += [
         "",
         (
+            "Silver + Gold: the engine's own timing of the two layers (reading Bronze, writing "
+            "every table as Parquet). Process: the whole run as launched (our engines also "
+            "ingest the CSV sources into Bronze; Spark also starts its JVM)."
+        ),
+        "",
+        (
             "Reproduce: `python benches/engines/bench_engines.py "
-            f"--scale {args.scale} --runs {args.runs}` (release binaries; `make bench SCALE=…`)."
+            f"--scale {args.scale:g} --runs {args.runs}"
+            + ("" if args.warm_up else " --no-warm-up")
+            + "` (release binaries; "
+            "`make bench SCALE=… RUNS=…`)."
         ),
         "",
     ]
@@ -199,7 +449,7 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
 def chart(
     args: argparse.Namespace, results: dict[str, EngineResult], path: Path
 ) -> None:
-    """Median time per stage of each engine, stacked, one bar per engine."""
+    """Median Silver and Gold time of each engine, stacked, one bar per engine."""
     try:
         import matplotlib
 
@@ -210,21 +460,20 @@ def chart(
             "matplotlib is missing: run scripts/ensure-python.sh and use its venv's python"
         )
     engines = list(results)
-    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.7 * len(engines)))
+    figure, axes = plt.subplots(figsize=(8, 0.8 + 0.6 * len(engines)))
     left = [0.0] * len(engines)
-    for stage in STAGES:
+    for stage in ("silver", "gold"):
         widths = [
             statistics.median(r.stages[stage] for r in results[e].runs) for e in engines
         ]
         axes.barh(engines, widths, left=left, label=stage)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     for row, engine in enumerate(engines):
-        total = statistics.median(r.seconds for r in results[engine].runs)
-        axes.text(left[row], row, f"  {total:.2f} s", va="center")
-    axes.set_xlabel("seconds (median; total = whole lake run)")
+        axes.text(left[row], row, f"  {left[row]:.2f} s", va="center")
+    axes.set_xlabel("seconds, median (Silver + Gold from the same Bronze)")
     axes.set_title(f"Silver + Gold at SF {args.scale:g}, {args.runs} runs per engine")
     axes.invert_yaxis()
-    axes.set_xlim(0, max(left) * 1.25)
+    axes.set_xlim(0, max(left) * 1.3)
     axes.legend(loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -237,7 +486,19 @@ def main() -> None:
     )
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engine", action="append", choices=ENGINES, dest="engines")
+    parser.add_argument(
+        "--engine",
+        action="append",
+        choices=ENGINES,
+        dest="engines",
+        help="run only these engines (repeat; default: all)",
+    )
+    parser.add_argument(
+        "--no-warm-up",
+        dest="warm_up",
+        action="store_false",
+        help="skip the untimed first run of each engine (tests)",
+    )
     target = Path(
         os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "lake-target")
     )
@@ -248,9 +509,8 @@ def main() -> None:
         "--work", type=Path, help="keep the lakes here (default: a temporary folder)"
     )
     args = parser.parse_args()
-    engines: list[str] = args.engines or list(ENGINES)
-    if REFERENCE not in engines:
-        engines.append(REFERENCE)
+    chosen = set(args.engines or ENGINES) | {REFERENCE}
+    engines = [e for e in ENGINES if e in chosen]
     lake = (args.lake_bin / "lake").resolve()
     if not lake.is_file():
         sys.exit(
@@ -265,8 +525,8 @@ def main() -> None:
         bench(args, engines, lake, args.work)
 
 
-def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) -> None:
-    """Runs the engines in `work` (sources, lakes, cluster state) and reports."""
+def prepare(args: argparse.Namespace, lake: Path, work: Path) -> tuple[Path, Path]:
+    """The generated sources and the input lake of the Python engines (built once, untimed)."""
     sources = work / "data" / "sources"
     if not sources.is_dir():
         subprocess.run(
@@ -274,25 +534,52 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    cluster = Cluster(lake, work) if "ballista-cluster" in engines else None
+    input_lake = work / "input-lake"
+    if not (input_lake / "silver" / "_current.json").is_file():
+        shutil.rmtree(input_lake, ignore_errors=True)
+        subprocess.run(
+            [str(lake), "--lake", str(input_lake), "--engine", "datafusion"]
+            + ["run", "--no-ml", "--sources", str(sources)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return sources, input_lake
+
+
+def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) -> None:
+    """Runs the engines in `work` (sources, lakes, clusters' state) and reports."""
+    sources, input_lake = prepare(args, lake, work)
     results = {engine: EngineResult() for engine in engines}
+    context = Context(lake, work, sources, input_lake, None, None)
     try:
-        for engine in engines:
-            run_engine(engine, lake, work, sources, cluster, "warm-up")
-        for n in range(1, args.runs + 1):
+        if "ballista-cluster" in engines:
+            context.cluster = Cluster(lake, work)
+        if "spark-cluster" in engines:
+            context.spark = SparkCluster(work)
+        rounds = (["warm-up"] if args.warm_up else []) + [
+            str(n) for n in range(1, args.runs + 1)
+        ]
+        for n in rounds:
             for engine in engines:
-                run, folder = run_engine(engine, lake, work, sources, cluster, str(n))
+                run, folder = run_engine(engine, context, n)
+                if n == "warm-up":
+                    shutil.rmtree(folder, ignore_errors=True)
+                    continue
                 results[engine].runs.append(run)
+                if results[engine].lake is not None:
+                    shutil.rmtree(results[engine].lake, ignore_errors=True)
                 results[engine].lake = folder
                 print(
-                    f"{engine:<20} run {n}: {run.seconds:6.2f} s "
-                    + " ".join(f"{s} {run.stages[s]:.2f} s" for s in STAGES)
-                    + f", peak RSS {run.peak_rss_mib:.0f} MiB",
+                    f"{engine:<20} run {n}: Silver + Gold {run.silver_gold:7.2f} s "
+                    f"(silver {run.stages['silver']:.2f}, gold {run.stages['gold']:.2f}), "
+                    f"process {run.seconds:.2f} s, peak RSS {run.peak_rss_mib:.0f} MiB",
                     flush=True,
                 )
     finally:
-        if cluster is not None:
-            cluster.down()
+        if context.cluster is not None:
+            context.cluster.down()
+        if context.spark is not None:
+            context.spark.stop()
 
     reference = results[REFERENCE].lake
     assert reference is not None
@@ -317,18 +604,22 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
         raw = {
             "scale": args.scale,
             "runs": args.runs,
+            "warm_up": args.warm_up,
             "reference": REFERENCE,
+            "ratios_over": BASE,
             "cores": os.cpu_count(),
             "engines": {
                 engine: {
                     "runs": [
                         {
                             "seconds": r.seconds,
+                            "silver_gold": r.silver_gold,
                             "stages": r.stages,
                             "peak_rss_mib": r.peak_rss_mib,
                         }
                         for r in result.runs
                     ],
+                    "silver_gold": spread([r.silver_gold for r in result.runs]),
                     "total": spread([r.seconds for r in result.runs]),
                     "parity": "reference" if engine == REFERENCE else result.parity,
                     "tables": result.tables,

@@ -14,8 +14,12 @@
 
 mod common;
 
+use std::path::Path;
+use std::process::Command;
+
 use chrono::NaiveDate;
 use common::{TestLake, assert_close, fixtures};
+use datafusion::common::TableReference;
 use lake_core::{EngineKind, RunSettings};
 
 async fn golden_lake(engine: EngineKind) -> TestLake {
@@ -47,6 +51,56 @@ async fn golden_pipeline_on_ballista_standalone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_pipeline_on_datafusion() {
     check_everything(&golden_lake(EngineKind::DataFusion).await).await;
+}
+
+/// The pandas baseline of the engines benchmark (`benches/engines/run_pandas.py`) passes the same
+/// checks: it reads this lake's Bronze and recorded settings and writes its own Silver and Gold;
+/// every published table name is then pointed at its output before the same assertions run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_pipeline_on_the_pandas_baseline() {
+    let lake = golden_lake(EngineKind::DataFusion).await;
+    let out = lake.dir.path().join("pandas");
+    let python = lake_testkit::installed_tool(
+        "LAKE_VENV",
+        "lake-venv",
+        "bin/python",
+        "scripts/ensure-python.sh",
+    );
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines/run_pandas.py");
+    let run = Command::new(python)
+        .arg(baseline)
+        .arg("--input-lake")
+        .arg(lake.dir.path().join("lake"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("the pandas baseline runs");
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut replaced = Vec::new();
+    for layer in ["silver", "gold"] {
+        for entry in std::fs::read_dir(out.join(layer)).expect("the baseline's layer folder") {
+            let folder = entry.expect("a table folder").path();
+            let table = folder
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("a table name")
+                .to_string();
+            let url = format!("{}/", folder.display());
+            let name = TableReference::partial(layer, table.as_str());
+            lake_core::catalog::register_parquet_folder(&lake.session.ctx, name, &url)
+                .await
+                .expect("register the baseline's table");
+            replaced.push(format!("{layer}.{table}"));
+        }
+    }
+    // Every published table (4 Silver, 20 Gold) now reads the baseline's output.
+    assert_eq!(replaced.len(), 24, "{replaced:?}");
+    check_everything(&lake).await;
 }
 
 async fn check_everything(lake: &TestLake) {

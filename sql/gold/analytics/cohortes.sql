@@ -28,7 +28,7 @@ actifs AS (
 )
 
 SELECT
-    make_date(CAST(c.cohorte_index / 12 AS INT), CAST(c.cohorte_index % 12 + 1 AS INT), 1) AS cohorte,
+    make_date(CAST(FLOOR(c.cohorte_index / 12) AS INT), CAST(c.cohorte_index % 12 + 1 AS INT), 1) AS cohorte,
     CAST(c.mois_relatif AS INT)                                            AS mois_relatif,
     c.taille_cohorte,
     COALESCE(a.clients_actifs, 0)                                          AS clients_actifs,

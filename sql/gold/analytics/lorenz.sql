@@ -14,7 +14,7 @@ totaux AS (
 ),
 
 cibles AS (
-    SELECT p.j, (p.j * t.nb_clients) / 100 AS k, t.ca_total
+    SELECT p.j, CAST(FLOOR((p.j * t.nb_clients) / 100) AS BIGINT) AS k, t.ca_total
     FROM points AS p
     CROSS JOIN totaux AS t
 )
