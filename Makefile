@@ -59,11 +59,13 @@ test: lint test-servers compose-check
 
 # The engines benchmark (benches/engines/bench_engines.py) on the release binaries: the same
 # Silver + Gold on each engine, alternating, parity checked; results into benches/results/.
+# BENCH_ARGS passes more options, e.g. "--runs-of spark-cluster=1 --engine duckdb".
 RUNS ?= 3
+BENCH_ARGS ?=
 bench: toolchain python-env
 	$(CARGO) build --release --workspace --bins
 	$(VENV)/bin/python benches/engines/bench_engines.py --scale $(SCALE) --runs $(RUNS) \
-		--lake-bin $(CARGO_TARGET_DIR)/release --out benches/results
+		--lake-bin $(CARGO_TARGET_DIR)/release --out benches/results $(BENCH_ARGS)
 
 # A local cluster (1 scheduler + 2 executors) on the default ports 50050-50057.
 cluster-up: build

@@ -16,7 +16,8 @@ every engine starts from the same Bronze. Our engines ingest the sources anew in
 run --no-ml`); their ingest time is reported apart, and ratios compare Silver + Gold only.
 
 After one warm-up run per engine, RUNS rounds run the engines in turn, so a slow minute of the
-machine hits them all. Per engine: wall time of Silver + Gold and of the whole process (median,
+machine hits them all. `--runs-of ENGINE=N` gives an engine fewer timed runs (the first N rounds,
+no warm-up): at SF 10 one Spark run takes a quarter of an hour on 2 cores. Per engine: wall time of Silver + Gold and of the whole process (median,
 min, max), and peak resident memory of every process of the engine. For our engines the `lake`
 process's peak, plus for the cluster the peaks of the scheduler and executors (high-water marks
 reset before each run); for the Python engines the sum of the resident sets of the engine's
@@ -29,7 +30,7 @@ exact); a difference fails the harness and prints the first differing rows.
 
 Usage:
   python benches/engines/bench_engines.py --scale 0.1 [--runs 3] [--engine NAME]...
-      [--no-warm-up] [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
+      [--no-warm-up] [--runs-of ENGINE=N]... [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
 Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT.
 """
 
@@ -403,8 +404,11 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
     base = BASE if BASE in results else REFERENCE
     base_work = statistics.median(r.silver_gold for r in results[base].runs)
     warm_up = "after a warm-up" if args.warm_up else "no warm-up"
+    fewer = ", ".join(f"{e} {n} run(s), no warm-up" for e, n in args.runs_of.items())
     lines = [
-        f"## Engines at SF {args.scale:g} ({args.runs} runs each {warm_up}, alternating)",
+        f"## Engines at SF {args.scale:g} ({args.runs} runs each {warm_up}, alternating"
+        + (f"; {fewer}" if fewer else "")
+        + ")",
         "",
         (
             "| engine | Silver + Gold (s) median [min, max] | Silver (s) | Gold (s) "
@@ -438,6 +442,7 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
             "Reproduce: `python benches/engines/bench_engines.py "
             f"--scale {args.scale:g} --runs {args.runs}"
             + ("" if args.warm_up else " --no-warm-up")
+            + "".join(f" --runs-of {e}={n}" for e, n in args.runs_of.items())
             + "` (release binaries; "
             "`make bench SCALE=… RUNS=…`)."
         ),
@@ -471,7 +476,7 @@ def chart(
     for row, engine in enumerate(engines):
         axes.text(left[row], row, f"  {left[row]:.2f} s", va="center")
     axes.set_xlabel("seconds, median (Silver + Gold from the same Bronze)")
-    axes.set_title(f"Silver + Gold at SF {args.scale:g}, {args.runs} runs per engine")
+    axes.set_title(f"Silver + Gold at SF {args.scale:g}, median of each engine's runs")
     axes.invert_yaxis()
     axes.set_xlim(0, max(left) * 1.3)
     axes.legend(loc="lower right")
@@ -499,6 +504,13 @@ def main() -> None:
         action="store_false",
         help="skip the untimed first run of each engine (tests)",
     )
+    parser.add_argument(
+        "--runs-of",
+        action="append",
+        default=[],
+        metavar="ENGINE=N",
+        help="fewer timed runs for a slow engine (no warm-up), e.g. spark-cluster=1",
+    )
     target = Path(
         os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache" / "lake-target")
     )
@@ -509,6 +521,15 @@ def main() -> None:
         "--work", type=Path, help="keep the lakes here (default: a temporary folder)"
     )
     args = parser.parse_args()
+    runs_of: dict[str, int] = {}
+    for spec in args.runs_of:
+        engine, _, count = spec.partition("=")
+        if engine not in ENGINES or not count.isdigit() or int(count) < 1:
+            parser.error(
+                f"--runs-of {spec}: expected ENGINE=N with one of {ENGINES}, N >= 1"
+            )
+        runs_of[engine] = int(count)
+    args.runs_of = runs_of
     chosen = set(args.engines or ENGINES) | {REFERENCE}
     engines = [e for e in ENGINES if e in chosen]
     lake = (args.lake_bin / "lake").resolve()
@@ -561,6 +582,9 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
         ]
         for n in rounds:
             for engine in engines:
+                limit = args.runs_of.get(engine)
+                if limit is not None and (n == "warm-up" or int(n) > limit):
+                    continue
                 run, folder = run_engine(engine, context, n)
                 if n == "warm-up":
                     shutil.rmtree(folder, ignore_errors=True)
@@ -605,6 +629,7 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
             "scale": args.scale,
             "runs": args.runs,
             "warm_up": args.warm_up,
+            "runs_of": args.runs_of,
             "reference": REFERENCE,
             "ratios_over": BASE,
             "cores": os.cpu_count(),

@@ -26,6 +26,30 @@ fn has_shape(s: &str, shape: &str) -> bool {
         })
 }
 
+/// The number written by the ASCII digits `s[range]` (the caller checked they are digits).
+fn digits(s: &[u8], range: std::ops::Range<usize>) -> u32 {
+    s[range]
+        .iter()
+        .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+}
+
+/// A date and time from fixed digit positions (year, month, day, hour, minute, second), with
+/// chrono checking the calendar: faster than a format string, and as strict for fixed shapes.
+fn fixed_datetime(
+    s: &[u8],
+    [year, month, day]: [std::ops::Range<usize>; 3],
+    time: Option<[std::ops::Range<usize>; 3]>,
+) -> Option<NaiveDateTime> {
+    let year = i32::try_from(digits(s, year)).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, digits(s, month), digits(s, day))?;
+    match time {
+        None => Some(date.and_time(NaiveTime::MIN)),
+        Some([hour, minute, second]) => {
+            date.and_hms_opt(digits(s, hour), digits(s, minute), digits(s, second))
+        }
+    }
+}
+
 fn epoch_seconds(s: &str) -> Option<NaiveDateTime> {
     if !EPOCH_DIGITS.contains(&s.len()) || !all_digits(s) {
         return None;
@@ -37,12 +61,11 @@ fn epoch_seconds(s: &str) -> Option<NaiveDateTime> {
 /// A calendar date: `YYYY-MM-DD` (canonical), `DD/MM/YYYY`, `YYYY/MM/DD`, or epoch seconds (UTC).
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     let s = raw.trim();
-    if has_shape(s, "dddd-dd-dd") {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    let b = s.as_bytes();
+    if has_shape(s, "dddd-dd-dd") || has_shape(s, "dddd/dd/dd") {
+        fixed_datetime(b, [0..4, 5..7, 8..10], None).map(|t| t.date())
     } else if has_shape(s, "dd/dd/dddd") {
-        NaiveDate::parse_from_str(s, "%d/%m/%Y").ok()
-    } else if has_shape(s, "dddd/dd/dd") {
-        NaiveDate::parse_from_str(s, "%Y/%m/%d").ok()
+        fixed_datetime(b, [6..10, 3..5, 0..2], None).map(|t| t.date())
     } else {
         epoch_seconds(s).map(|ts| ts.date())
     }
@@ -57,16 +80,14 @@ pub fn is_canonical_date(raw: &str) -> bool {
 /// `DD/MM/YYYY HH:MM`, `YYYY-MM-DD` (midnight), or epoch seconds read as UTC.
 pub fn parse_timestamp(raw: &str) -> Option<NaiveDateTime> {
     let s = raw.trim();
-    if has_shape(s, "dddd-dd-dd dd:dd:dd") {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()
-    } else if has_shape(s, "dddd-dd-ddTdd:dd:dd") {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok()
+    let b = s.as_bytes();
+    if has_shape(s, "dddd-dd-dd dd:dd:dd") || has_shape(s, "dddd-dd-ddTdd:dd:dd") {
+        fixed_datetime(b, [0..4, 5..7, 8..10], Some([11..13, 14..16, 17..19]))
     } else if has_shape(s, "dd/dd/dddd dd:dd") {
-        NaiveDateTime::parse_from_str(s, "%d/%m/%Y %H:%M").ok()
+        // No seconds: the empty range 16..16 reads as 0.
+        fixed_datetime(b, [6..10, 3..5, 0..2], Some([11..13, 14..16, 16..16]))
     } else if has_shape(s, "dddd-dd-dd") {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .map(|d| d.and_time(NaiveTime::MIN))
+        fixed_datetime(b, [0..4, 5..7, 8..10], None)
     } else {
         epoch_seconds(s)
     }
