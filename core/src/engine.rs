@@ -218,9 +218,14 @@ pub async fn connect(
             // dies mid-stage (seen here: the stage is rolled back and never rescheduled); the
             // static planner reschedules the lost tasks on the survivors. `--set
             // ballista.planner.adaptive.enabled=true` brings AQE back.
+            //
+            // Ballista's session defaults to sort-merge joins; the adaptive planner of standalone
+            // picks hash joins at run time, the static one does not. Hash joins halve Silver on
+            // the cluster (the de-duplication's anti-join: 3.9 s → 1.4 s at SF 1): ask for them.
             let mut config = SessionConfig::new_with_ballista()
                 .with_target_partitions(partitions)
-                .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false);
+                .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+                .set_bool("datafusion.optimizer.prefer_hash_join", true);
             if lake.is_s3() {
                 config = cluster_s3_config(config, lake, s3)?;
             }
