@@ -28,9 +28,7 @@ fn has_shape(s: &str, shape: &str) -> bool {
 
 /// The number written by the ASCII digits `s[range]` (the caller checked they are digits).
 fn digits(s: &[u8], range: std::ops::Range<usize>) -> u32 {
-    s[range]
-        .iter()
-        .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+    s[range].iter().fold(0, |n, d| n * 10 + u32::from(d - b'0'))
 }
 
 /// A date and time from fixed digit positions (year, month, day, hour, minute, second), with
