@@ -221,11 +221,23 @@ pub async fn connect(
             //
             // Ballista's session defaults to sort-merge joins; the adaptive planner of standalone
             // picks hash joins at run time, the static one does not. Hash joins halve Silver on
-            // the cluster (the de-duplication's anti-join: 3.9 s → 1.4 s at SF 1): ask for them.
+            // the cluster (the de-duplication's anti-join: 3.9 s → 1.4 s at SF 1): ask for them,
+            // but only partitioned ones. A "collect left" hash join builds its small side in
+            // every task; in one process the tasks share which build rows matched, across
+            // executors they do not, so a semi or anti join on a small table returned wrong rows
+            // (seen at SF 0.01: silver.achats lost two thirds of its rows).
             let mut config = SessionConfig::new_with_ballista()
                 .with_target_partitions(partitions)
                 .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
-                .set_bool("datafusion.optimizer.prefer_hash_join", true);
+                .set_bool("datafusion.optimizer.prefer_hash_join", true)
+                .set_usize(
+                    "datafusion.optimizer.hash_join_single_partition_threshold",
+                    0,
+                )
+                .set_usize(
+                    "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+                    0,
+                );
             if lake.is_s3() {
                 config = cluster_s3_config(config, lake, s3)?;
             }
