@@ -9,12 +9,7 @@ use std::process::Command;
 #[test]
 fn every_engine_builds_the_same_silver_and_gold() {
     let dir = tempfile::tempdir().expect("tmp");
-    let python = lake_testkit::installed_tool(
-        "LAKE_VENV",
-        "lake-venv",
-        "bin/python",
-        "scripts/ensure-python.sh",
-    );
+    let python = lake_testkit::venv_python();
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines/bench_engines.py");
     let binaries = Path::new(env!("CARGO_BIN_EXE_lake"))
         .parent()

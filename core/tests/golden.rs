@@ -60,12 +60,7 @@ async fn golden_pipeline_on_datafusion() {
 async fn golden_pipeline_on_the_pandas_baseline() {
     let lake = golden_lake(EngineKind::DataFusion).await;
     let out = lake.dir.path().join("pandas");
-    let python = lake_testkit::installed_tool(
-        "LAKE_VENV",
-        "lake-venv",
-        "bin/python",
-        "scripts/ensure-python.sh",
-    );
+    let python = lake_testkit::venv_python();
     let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines/run_pandas.py");
     let run = Command::new(python)
         .arg(baseline)

@@ -12,12 +12,7 @@ use lake_core::{EngineKind, LakeOptions, LakeSession};
 use serde_json::Value;
 
 fn python() -> PathBuf {
-    common::installed_tool(
-        "LAKE_VENV",
-        "lake-venv",
-        "bin/python",
-        "scripts/ensure-python.sh",
-    )
+    common::venv_python()
 }
 
 fn adbc_client(uri: &str, token: Option<&str>) -> std::process::Output {

@@ -35,6 +35,17 @@ pub fn wait_for_port(port: u16, limit: Duration, what: &str, log: &Path) {
     }
 }
 
+/// The interpreter of the project's Python venv (scripts/ensure-python.sh): `$LAKE_VENV/bin/python`,
+/// else `~/.cache/lake-venv/bin/python`.
+pub fn venv_python() -> PathBuf {
+    installed_tool(
+        "LAKE_VENV",
+        "lake-venv",
+        "bin/python",
+        "scripts/ensure-python.sh",
+    )
+}
+
 /// A tool the project's scripts install outside the clone: `$ENV_VAR/relative` when the
 /// variable is set, else `~/.cache/<default_dir>/relative`; panics naming the script to run.
 pub fn installed_tool(env_var: &str, default_dir: &str, relative: &str, script: &str) -> PathBuf {

@@ -155,12 +155,7 @@ for row in zip(*(c.to_pylist() for c in columns)):
 
 #[test]
 fn python_rules_answer_like_the_rust_rules() {
-    let python = lake_testkit::installed_tool(
-        "LAKE_VENV",
-        "lake-venv",
-        "bin/python",
-        "scripts/ensure-python.sh",
-    );
+    let python = lake_testkit::venv_python();
     let engines = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines");
     let mut child = Command::new(python)
         .args(["-c", PYTHON])

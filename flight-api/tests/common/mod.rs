@@ -147,7 +147,7 @@ pub async fn get_with(api: &Api, path: &str, headers: &[(&str, &str)]) -> (u16, 
 }
 
 #[allow(unused_imports)]
-pub use lake_testkit::{FerretDb, installed_tool};
+pub use lake_testkit::{FerretDb, installed_tool, venv_python};
 
 /// Loads the current Gold and ML of `lake` into database `lake` of `url`.
 pub async fn mongo_load(lake: &Path, url: &str) -> lake_api::mongo::load::LoadOutcome {
