@@ -74,13 +74,14 @@ impl SchedulerApi {
         send_ok(self.client.patch(&url), &url).await.map(|_| ())
     }
 
-    /// Cancels every queued or running job of that name; returns their ids.
-    pub async fn cancel_named(&self, name: &str) -> Result<Vec<String>> {
+    /// Cancels every queued or running job of that name; returns them as they were just before
+    /// (with the stages they had completed).
+    pub async fn cancel_named(&self, name: &str) -> Result<Vec<Job>> {
         let mut cancelled = Vec::new();
         for job in self.jobs().await? {
             if job.name == name && (job.status == "Running" || job.status == "Queued") {
                 self.cancel(&job.id).await?;
-                cancelled.push(job.id);
+                cancelled.push(job);
             }
         }
         Ok(cancelled)

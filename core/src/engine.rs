@@ -165,11 +165,42 @@ pub fn apply_settings(ctx: &SessionContext, settings: &[(String, String)]) -> Re
     Ok(())
 }
 
-/// What an open engine holds beside its context: the in-process standalone executor's work
-/// folder, removed when the session ends.
+/// The session settings of every Ballista job, standalone or on a cluster.
+///
+/// - **The static planner.** Ballista 55's adaptive planner (AQE) re-plans a job after each
+///   stage. When a finished stage turns out empty it can drop a join side that is still running
+///   ("there are stages to be cancelled but its not implemented"), and the job then never
+///   completes: seen on standalone with a one-month dataset, whose `gold.kpi_retention` has no
+///   row (one core at 100 % for ever). It also left a job running for ever after an executor
+///   was killed mid-stage on the cluster, where the static planner reschedules the lost tasks on
+///   the survivors. `--set ballista.planner.adaptive.enabled=true` brings AQE back.
+/// - **Partitioned hash joins.** Ballista's session defaults to sort-merge joins, which the
+///   static planner keeps; hash joins halve Silver (the de-duplication's anti-join: 3.9 s → 1.4 s
+///   at SF 1 on the cluster). Only partitioned ones: a "collect left" hash join builds its small
+///   side in every task, and tasks on different executors do not share which build rows matched,
+///   so a semi or anti join on a small table returned wrong rows (seen at SF 0.01 on the
+///   cluster: silver.achats lost two thirds of its rows).
+fn ballista_config(partitions: usize) -> SessionConfig {
+    SessionConfig::new_with_ballista()
+        .with_target_partitions(partitions)
+        .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
+        .set_bool("datafusion.optimizer.prefer_hash_join", true)
+        .set_usize(
+            "datafusion.optimizer.hash_join_single_partition_threshold",
+            0,
+        )
+        .set_usize(
+            "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+            0,
+        )
+}
+
+/// What an open engine holds beside its context: the in-process standalone scheduler, and its
+/// executor's work folder, removed when the session ends.
 #[derive(Debug, Default)]
 pub struct EngineResources {
     _work_dir: Option<tempfile::TempDir>,
+    pub standalone: Option<crate::standalone::StandaloneScheduler>,
 }
 
 /// Opens a session on the chosen engine, with the lake's UDFs and object store registered.
@@ -195,9 +226,8 @@ pub async fn connect(
             SessionContext::new_with_state(state)
         }
         EngineKind::Standalone => {
-            let config = SessionConfig::new_with_ballista()
-                .with_target_partitions(partitions)
-                .with_ballista_standalone_parallelism(partitions);
+            let config =
+                ballista_config(partitions).with_ballista_standalone_parallelism(partitions);
             let mut state = SessionStateBuilder::new()
                 .with_config(config)
                 .with_runtime_env(runtime_for(lake)?)
@@ -205,39 +235,17 @@ pub async fn connect(
                 .build();
             // The in-process scheduler and executor take their functions from this state.
             lake_udfs::register_all(&mut state).map_err(setup_error)?;
-            let (scheduler_url, work_dir) = crate::standalone::start(&state, partitions).await?;
-            resources._work_dir = Some(work_dir);
+            let started = crate::standalone::start(&state, partitions).await?;
+            resources._work_dir = Some(started.work_dir);
+            resources.standalone = Some(started.scheduler);
             let state = state
-                .upgrade_for_ballista(scheduler_url)
+                .upgrade_for_ballista(started.scheduler_url)
                 .map_err(setup_error)?;
             SessionContext::new_with_state(state)
         }
         EngineKind::Remote(url) => {
             check_scheduler_reachable(url)?;
-            // Ballista 55's adaptive planner can leave a job running forever when an executor
-            // dies mid-stage (seen here: the stage is rolled back and never rescheduled); the
-            // static planner reschedules the lost tasks on the survivors. `--set
-            // ballista.planner.adaptive.enabled=true` brings AQE back.
-            //
-            // Ballista's session defaults to sort-merge joins; the adaptive planner of standalone
-            // picks hash joins at run time, the static one does not. Hash joins halve Silver on
-            // the cluster (the de-duplication's anti-join: 3.9 s → 1.4 s at SF 1): ask for them,
-            // but only partitioned ones. A "collect left" hash join builds its small side in
-            // every task; in one process the tasks share which build rows matched, across
-            // executors they do not, so a semi or anti join on a small table returned wrong rows
-            // (seen at SF 0.01: silver.achats lost two thirds of its rows).
-            let mut config = SessionConfig::new_with_ballista()
-                .with_target_partitions(partitions)
-                .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
-                .set_bool("datafusion.optimizer.prefer_hash_join", true)
-                .set_usize(
-                    "datafusion.optimizer.hash_join_single_partition_threshold",
-                    0,
-                )
-                .set_usize(
-                    "datafusion.optimizer.hash_join_single_partition_threshold_rows",
-                    0,
-                );
+            let mut config = ballista_config(partitions);
             if lake.is_s3() {
                 config = cluster_s3_config(config, lake, s3)?;
             }

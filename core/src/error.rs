@@ -32,6 +32,12 @@ pub enum LakeError {
     )]
     NotPublished { layer: String },
 
+    #[error(
+        "no {entity}*.csv file has been ingested: Silver needs at least one clients*.csv and one \
+         achats*.csv (a file with the header row alone declares an empty table)"
+    )]
+    MissingSource { entity: String },
+
     #[error("SQL model {model}: {reason}")]
     Model { model: String, reason: String },
 
@@ -46,8 +52,17 @@ pub enum LakeError {
     )]
     QualityGate { failures: String, report: String },
 
-    #[error("job {job:?} did not finish within {seconds} s (--job-timeout); nothing was published")]
-    JobTimeout { job: String, seconds: u64 },
+    #[error(
+        "job {job:?} did not finish within {seconds} s and was abandoned{}; nothing was published. \
+         The limit is --job-timeout-seconds (LAKE_JOB_TIMEOUT, 0 for none)",
+        if stopped.is_empty() { String::new() } else { format!(" ({})", stopped.join("; ")) }
+    )]
+    JobTimeout {
+        job: String,
+        seconds: u64,
+        /// Where the engine's jobs of that name stopped, when the engine could tell.
+        stopped: Vec<String>,
+    },
 
     #[error("invalid setting {name}: {reason}")]
     BadSetting { name: String, reason: String },

@@ -5,11 +5,13 @@
 //! One module per concept: [`storage`] (object_store), [`ingest`] (CSV → Bronze), [`engine`]
 //! (sessions), [`catalog`] (table registration), [`models`] (SQL files), [`pipeline`] (running a
 //! layer), [`publish`] (run folders, pointer, manifest), [`session`] (the stages of `lake run`),
-//! [`standalone`] (the in-process scheduler and executor).
+//! [`standalone`] (the in-process scheduler and executor), [`execution_engine`] (the executors'
+//! query stages, standalone's and the cluster's).
 
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod execution_engine;
 pub mod ingest;
 pub mod models;
 pub mod pipeline;

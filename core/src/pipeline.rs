@@ -1,6 +1,7 @@
 //! Running a layer's SQL models on the engine and publishing the result.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -126,6 +127,7 @@ async fn execute_model(
             } else {
                 format!("{prefix}{}/", model.output_folder())
             };
+            let schema = Arc::new(df.schema().as_arrow().clone());
             let written = df
                 .write_parquet(&lake.url(&key), DataFrameWriteOptions::new(), None)
                 .await
@@ -136,7 +138,12 @@ async fn execute_model(
                 .filter_map(|c| c.as_primitive_opt::<UInt64Type>())
                 .flat_map(|c| c.iter().flatten())
                 .sum();
-            check_written_rows(lake, &key, rows, &model.file).await?;
+            let files = check_written_rows(lake, &key, rows, &model.file).await?;
+            if files == 0 {
+                // An empty result leaves no file, and a folder without files has no schema for
+                // its readers: write the table as one Parquet file of zero rows.
+                publish::write_parquet(lake, &key, schema, &[]).await?;
+            }
             catalog::register_parquet_folder(ctx, name, &lake.url(&key)).await?;
             Ok(Some((key, rows)))
         }
@@ -146,7 +153,8 @@ async fn execute_model(
 /// The commit check of a table write: the Parquet files in its folder hold exactly the rows the
 /// write job reported. A write task retried after an executor loss can leave a second copy of
 /// its output beside the first; the run then fails here, before anything is published.
-async fn check_written_rows(lake: &Lake, key: &str, reported: u64, model: &str) -> Result<()> {
+/// Returns the number of Parquet files found.
+async fn check_written_rows(lake: &Lake, key: &str, reported: u64, model: &str) -> Result<usize> {
     let mut found: u64 = 0;
     let mut files = 0;
     for (file_key, meta) in lake.list(key).await? {
@@ -160,7 +168,7 @@ async fn check_written_rows(lake: &Lake, key: &str, reported: u64, model: &str) 
         found += rows;
     }
     if found == reported {
-        Ok(())
+        Ok(files)
     } else {
         Err(LakeError::model(
             model,
@@ -211,6 +219,11 @@ pub struct LayerContext<'a> {
     pub job_timeout: Option<std::time::Duration>,
 }
 
+/// How long one job (a model, a query) may run unless told otherwise: long enough for the
+/// largest model at SF 100 on a small machine, short enough that a job that cannot finish fails
+/// the run instead of holding it for ever.
+pub const DEFAULT_JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Runs a job, failing with [`LakeError::JobTimeout`] when it outlives `limit`.
 pub async fn bounded<T>(
     limit: Option<std::time::Duration>,
@@ -223,6 +236,7 @@ pub async fn bounded<T>(
             Err(LakeError::JobTimeout {
                 job: job.to_string(),
                 seconds: limit.as_secs(),
+                stopped: Vec::new(),
             })
         }),
     }

@@ -42,7 +42,7 @@ impl LakeOptions {
             partitions: engine::default_partitions(),
             sql_dir: None,
             settings: Vec::new(),
-            job_timeout: None,
+            job_timeout: Some(crate::pipeline::DEFAULT_JOB_TIMEOUT),
         }
     }
 }
@@ -53,8 +53,8 @@ pub struct LakeSession {
     pub project: SqlProject,
     pub engine: EngineKind,
     pub job_timeout: Option<std::time::Duration>,
-    /// Kept alive with the session (the standalone executor's work folder).
-    _engine: engine::EngineResources,
+    /// Kept alive with the session (the standalone scheduler and its executor's work folder).
+    resources: engine::EngineResources,
 }
 
 impl LakeSession {
@@ -78,7 +78,7 @@ impl LakeSession {
             project,
             engine: options.engine.clone(),
             job_timeout: options.job_timeout,
-            _engine: resources,
+            resources,
         })
     }
 
@@ -106,8 +106,8 @@ impl LakeSession {
         let bronze: BronzeManifest = catalog::register_bronze(&self.ctx, &self.lake).await?;
         for entity in ingest::Entity::ALL {
             if bronze.files_of(entity).next().is_none() {
-                return Err(LakeError::NotPublished {
-                    layer: format!("bronze ({} files)", entity.name()),
+                return Err(LakeError::MissingSource {
+                    entity: entity.name().to_string(),
                 });
             }
         }
@@ -120,14 +120,15 @@ impl LakeSession {
                 version: f.sha256.clone(),
             })
             .collect();
-        pipeline::run_layer(
+        let run = pipeline::run_layer(
             &self.layer_context(&engine),
             Layer::Silver,
             settings,
             inputs,
             on_event,
         )
-        .await
+        .await;
+        self.settle_timeout(run).await
     }
 
     /// Silver → Gold; publishes Gold.
@@ -142,7 +143,7 @@ impl LakeSession {
                 layer: "silver".into(),
             })?;
         let engine = self.engine.to_string();
-        pipeline::run_layer(
+        let run = pipeline::run_layer(
             &self.layer_context(&engine),
             Layer::Gold,
             settings,
@@ -152,7 +153,32 @@ impl LakeSession {
             }],
             on_event,
         )
-        .await
+        .await;
+        self.settle_timeout(run).await
+    }
+
+    /// A job abandoned on timeout may still run on the in-process scheduler: cancel it there,
+    /// and say in the error where it stopped. (On a remote cluster the CLI does the same through
+    /// the scheduler's REST API.)
+    async fn settle_timeout<T>(&self, result: Result<T>) -> Result<T> {
+        match (result, &self.resources.standalone) {
+            (
+                Err(LakeError::JobTimeout {
+                    job,
+                    seconds,
+                    mut stopped,
+                }),
+                Some(scheduler),
+            ) => {
+                stopped.extend(scheduler.cancel_named(&job).await);
+                Err(LakeError::JobTimeout {
+                    job,
+                    seconds,
+                    stopped,
+                })
+            }
+            (result, _) => result,
+        }
     }
 
     fn layer_context<'a>(&'a self, engine: &'a str) -> LayerContext<'a> {
@@ -169,7 +195,8 @@ impl LakeSession {
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         engine::name_next_jobs(&self.ctx, "lake sql");
         let job = async { Ok(self.ctx.sql(sql).await?.collect().await?) };
-        crate::pipeline::bounded(self.job_timeout, "lake sql", job).await
+        let result = crate::pipeline::bounded(self.job_timeout, "lake sql", job).await;
+        self.settle_timeout(result).await
     }
 
     /// The headline KPIs and the largest RFM segments of the published Gold.
@@ -225,16 +252,20 @@ pub fn parse_as_of(text: &str) -> Result<NaiveDateTime> {
         })
 }
 
+/// The entities a folder holds source files of (`clients*.csv`, `achats*.csv`); empty when the
+/// folder is missing or holds none.
+pub fn source_entities(dir: &Path) -> std::collections::BTreeSet<ingest::Entity> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Default::default();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .filter_map(|e| ingest::Entity::of_file(&e.file_name().to_string_lossy()))
+        .collect()
+}
+
 /// True when a folder holds at least one `clients*.csv` and one `achats*.csv`.
 pub fn has_sources(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    let names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    ingest::Entity::ALL
-        .iter()
-        .all(|e| names.iter().any(|n| ingest::Entity::of_file(n) == Some(*e)))
+    source_entities(dir).len() == ingest::Entity::ALL.len()
 }

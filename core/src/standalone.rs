@@ -42,6 +42,7 @@ use tokio::sync::Notify;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::error::{LakeError, Result};
+use crate::execution_engine::WithoutOperatorMetrics;
 
 /// Accepted connections with Nagle's algorithm off. A server given its own listener does not set
 /// TCP_NODELAY, and small gRPC answers then wait for the peer's delayed ACK: about 40 ms per task
@@ -67,12 +68,57 @@ fn setup_error(reason: impl std::fmt::Display) -> LakeError {
 /// How often the idle executor reports finished tasks and asks for new ones.
 const WAKE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// The in-process scheduler, kept by the session to report and cancel a job it abandons.
+#[derive(Clone)]
+pub struct StandaloneScheduler(SchedulerServer<LogicalPlanNode, PhysicalPlanNode>);
+
+impl std::fmt::Debug for StandaloneScheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StandaloneScheduler")
+    }
+}
+
+impl StandaloneScheduler {
+    /// Cancels the queued or running jobs of that name; returns, for each, where it stopped
+    /// (`job ID stopped in stage N of M`).
+    pub async fn cancel_named(&self, name: &str) -> Vec<String> {
+        let jobs = match self.0.state.task_manager.get_all_jobs().await {
+            Ok(jobs) => jobs,
+            Err(e) => return vec![format!("the scheduler could not list its jobs: {e}")],
+        };
+        let mut stopped = Vec::new();
+        // Still running: not ended yet.
+        for job in jobs
+            .into_iter()
+            .filter(|j| j.job_name == name && j.end_time == 0)
+        {
+            // Best effort: the command fails on the timeout whatever the cancellation gives.
+            let _ = self.0.cancel_job(job.job_id.clone()).await;
+            stopped.push(format!(
+                "job {} stopped in stage {} of {}",
+                job.job_id,
+                (job.completed_stages + 1).min(job.num_stages.max(1)),
+                job.num_stages
+            ));
+        }
+        stopped
+    }
+}
+
+/// What a started standalone gives the session: the scheduler's URL for the client, the
+/// scheduler itself, and the executor's work folder (shuffle files), to keep while the session
+/// lives.
+pub struct Started {
+    pub scheduler_url: String,
+    pub scheduler: StandaloneScheduler,
+    pub work_dir: TempDir,
+}
+
 /// Starts the in-process scheduler and executor for `state` (its functions, object stores and
-/// settings serve every job); returns the scheduler's URL for the client, and the executor's
-/// work folder (shuffle files), to keep while the session lives.
-pub async fn start(state: &SessionState, vcores: usize) -> Result<(String, TempDir)> {
+/// settings serve every job).
+pub async fn start(state: &SessionState, vcores: usize) -> Result<Started> {
     let wake_executor = Arc::new(Notify::new());
-    let address = start_scheduler(state, wake_executor.clone()).await?;
+    let (address, scheduler) = start_scheduler(state, wake_executor.clone()).await?;
     let scheduler_url = format!("http://{address}");
     let work_dir = tempfile::Builder::new()
         .prefix("lake-standalone-")
@@ -94,21 +140,31 @@ pub async fn start(state: &SessionState, vcores: usize) -> Result<(String, TempD
             wake_executor.notify_one();
         }
     });
-    Ok((scheduler_url, work_dir))
+    Ok(Started {
+        scheduler_url,
+        scheduler,
+        work_dir,
+    })
 }
 
 async fn start_scheduler(
     state: &SessionState,
     wake_executor: Arc<Notify>,
-) -> Result<std::net::SocketAddr> {
+) -> Result<(std::net::SocketAddr, StandaloneScheduler)> {
     let config = state.config().clone();
     let codec = BallistaCodec::new(
         config.ballista_logical_extension_codec(),
         config.ballista_physical_extension_codec(),
     );
     let max_message_size = config.ballista_grpc_client_max_message_size();
+    // Each job is planned with its own session settings (`--set` included) over this state's
+    // functions and object stores.
     let session_state = state.clone();
-    let session_builder = Arc::new(move |_: SessionConfig| Ok(session_state.clone()));
+    let session_builder = Arc::new(move |config: SessionConfig| {
+        let mut state = session_state.clone();
+        *state.config_mut() = config;
+        Ok(state)
+    });
     let session_config = config.clone();
     let config_producer: ConfigProducer = Arc::new(move || session_config.clone());
     let cluster = BallistaCluster::new_memory("localhost:50050", session_builder, config_producer);
@@ -124,6 +180,7 @@ async fn start_scheduler(
         default_metrics_collector().map_err(setup_error)?,
     );
     server.init().await.map_err(setup_error)?;
+    let handle = StandaloneScheduler(server.clone());
     let service = SchedulerGrpcServer::new(server)
         .max_decoding_message_size(max_message_size)
         .max_encoding_message_size(max_message_size);
@@ -137,7 +194,7 @@ async fn start_scheduler(
             .add_service(service)
             .serve_with_incoming(without_nagle(listener)),
     );
-    Ok(address)
+    Ok((address, handle))
 }
 
 async fn start_executor(
@@ -180,7 +237,7 @@ async fn start_executor(
         os_info: Some(ExecutorOperatingSystemSpecification::default().into()),
         ballista_protocol_version: BALLISTA_PROTOCOL_VERSION,
     };
-    let executor = Arc::new(Executor::with_default_execution_engine(
+    let executor = Arc::new(Executor::new(
         registration,
         &work_dir,
         runtime_producer,
@@ -188,6 +245,7 @@ async fn start_executor(
         Arc::new(state.into()),
         Arc::new(LoggingMetricsCollector::default()),
         vcores,
+        Arc::new(WithoutOperatorMetrics::new()),
     ));
     let flight = FlightServiceServer::new(BallistaFlightService::new(work_dir))
         .max_decoding_message_size(max_message_size)
