@@ -480,6 +480,15 @@ def silver(inputs: engine_io.Inputs) -> Tables:
 
 
 def parametres(a: pd.DataFrame) -> dict[str, object]:
+    if a.empty:
+        # No purchase: no reference date, no date range, no month.
+        return {
+            "ref_date": pd.NaT,
+            "date_min": pd.NaT,
+            "date_max": pd.NaT,
+            "premier_mois_index": None,
+            "dernier_mois_index": None,
+        }
     months = mois_index(a["date_achat"])
     return {
         "ref_date": a["date_achat"].max().normalize() + pd.Timedelta(days=1),
@@ -491,7 +500,9 @@ def parametres(a: pd.DataFrame) -> dict[str, object]:
 
 
 def calendrier_mois(p: dict[str, object]) -> pd.DataFrame:
-    index = pd.Series(range(p["premier_mois_index"], p["dernier_mois_index"] + 1))  # type: ignore[call-overload]
+    first, last = p["premier_mois_index"], p["dernier_mois_index"]
+    months = range(0) if first is None else range(first, last + 1)  # type: ignore[call-overload, operator]
+    index = pd.Series(months, dtype="int64")
     return pd.DataFrame({"mois_index": index, "mois": premier_jour(index)})
 
 
@@ -634,7 +645,10 @@ JOURS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"
 
 
 def dim_temps(p: dict[str, object]) -> pd.DataFrame:
-    days = pd.Series(pd.date_range(p["date_min"], p["date_max"], freq="D"))  # type: ignore[arg-type]
+    if pd.isna(p["date_min"]):
+        days = pd.Series([], dtype="datetime64[us]")
+    else:
+        days = pd.Series(pd.date_range(p["date_min"], p["date_max"], freq="D"))  # type: ignore[arg-type]
     weekday = days.dt.day_of_week + 1
     return pd.DataFrame(
         {
@@ -695,8 +709,10 @@ def kpi_croissance(calendrier: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
 
 def kpi_produits(a: pd.DataFrame, p: dict[str, object]) -> pd.DataFrame:
     month = mois_index(a["date_achat"])
-    last = a["montant"].where(month == p["dernier_mois_index"], 0)
-    before = a["montant"].where(month == p["dernier_mois_index"] - 1, 0)  # type: ignore[operator]
+    # Without purchases there is no last month, and no row to compare with it.
+    last_month: int = -1 if p["dernier_mois_index"] is None else p["dernier_mois_index"]  # type: ignore[assignment]
+    last = a["montant"].where(month == last_month, 0)
+    before = a["montant"].where(month == last_month - 1, 0)
     grouped = a.assign(dernier=last, precedent=before).groupby("produit")
     out = pd.DataFrame(
         {
@@ -765,6 +781,23 @@ def kpi_rfm(rfm: pd.DataFrame) -> pd.DataFrame:
 
 def concentration(acheteurs: pd.DataFrame) -> pd.DataFrame:
     n = len(acheteurs)
+    if n == 0:
+        # No buyer: the count, and no measure without a base.
+        return pd.DataFrame(
+            {
+                "nb_clients": [0],
+                "gini": [None],
+                "part_ca_top20": [None],
+                "part_clients_80pct": [None],
+            }
+        ).astype(
+            {
+                "nb_clients": "int64",
+                "gini": "float64",
+                "part_ca_top20": "float64",
+                "part_clients_80pct": "float64",
+            }
+        )
     total = acheteurs["ca_total"].max()
     ca = acheteurs["ca"]
     top = acheteurs["rang_desc"] <= math.ceil(0.2 * n)
@@ -783,7 +816,8 @@ def lorenz(acheteurs: pd.DataFrame) -> pd.DataFrame:
     n = len(acheteurs)
     total = acheteurs["ca_total"].max()
     cumulated = acheteurs.set_index("rang_asc")["ca_cumule_asc"]
-    points = pd.Series(range(101))
+    # No point at all without a buyer.
+    points = pd.Series(range(101 if n > 0 else 0), dtype="int64")
     reached = (points * n // 100).map(cumulated).fillna(0.0)
     return pd.DataFrame(
         {"part_clients": points / 100, "part_ca_cumulee": reached / total}
@@ -805,8 +839,11 @@ def kpi_globaux(
             "nb_achats": [len(a)],
             "nb_clients_acheteurs": [a["id_client"].nunique()],
             "nb_clients_inscrits": [len(c)],
-            "panier_moyen": [total / 100 / len(a)],
-            "clv_moyenne": [clv["clv_12m"].mean()],
+            # NULL without any purchase.
+            "panier_moyen": pd.Series(
+                [total / 100 / len(a) if len(a) else None], dtype="Float64"
+            ),
+            "clv_moyenne": pd.Series([clv["clv_12m"].mean()], dtype="Float64"),
             "taux_retention_moyen": [retention["taux_retention"].mean()],
             "gini": concentrated["gini"],
             "part_ca_top20": concentrated["part_ca_top20"],
@@ -857,14 +894,19 @@ def saisonnalite(
     jours = temps.assign(
         ca=daily.astype("float64"), mois_index=mois_index(temps["date"])
     )
-    ca_total, nb_jours = jours["ca"].sum(), len(jours)
+    # Without any day (no purchase) every group below is empty: 0 / 0 is never used.
+    ca_total, nb_jours = jours["ca"].sum(), max(len(jours), 1)
     per_weekday = jours.groupby("jour_semaine")["ca"].mean()
     per_month = jours.groupby("mois_index").agg(mois=("mois", "min"), ca=("ca", "sum"))
     per_calendar_month = per_month.groupby("mois")["ca"].mean()
     per_hour = (facts.groupby("heure")["montant"].sum() / 100).astype("float64")
     parts = [
         ("jour_semaine", per_weekday, per_weekday / (ca_total / nb_jours)),
-        ("mois", per_calendar_month, per_calendar_month / (ca_total / len(per_month))),
+        (
+            "mois",
+            per_calendar_month,
+            per_calendar_month / (ca_total / max(len(per_month), 1)),
+        ),
         ("heure", per_hour / nb_jours, per_hour / (ca_total / 24)),
     ]
     return pd.concat(

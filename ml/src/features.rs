@@ -51,6 +51,15 @@ pub struct ClientFeatures {
 }
 
 impl ClientFeatures {
+    /// No client at all (a Gold without purchases has no cutoff to compute features at).
+    pub fn empty() -> Self {
+        Self {
+            cutoff: NaiveDateTime::default(),
+            ids: Vec::new(),
+            values: Array2::zeros((0, FEATURES.len())),
+        }
+    }
+
     /// The first `n` feature columns.
     pub fn leading(&self, n: usize) -> Array2<f64> {
         self.values.slice(ndarray::s![.., ..n]).to_owned()
@@ -90,19 +99,15 @@ impl FeatureSource<'_> {
         Ok(pipeline::bounded(self.job_timeout, job, work).await?)
     }
 
-    /// `ref_date` of the published Gold (the day after the last purchase).
-    pub async fn ref_date(&self) -> Result<NaiveDate, MlError> {
+    /// `ref_date` of the published Gold (the day after the last purchase); `None` when Gold has
+    /// no purchase.
+    pub async fn ref_date(&self) -> Result<Option<NaiveDate>, MlError> {
         let sql = "SELECT ref_date FROM gold.kpi_globaux";
         engine::name_next_jobs(self.ctx, "lake ml.ref_date");
         let batches = self.ctx.sql(sql).await?.collect().await?;
-        let missing = || MlError::Feature {
-            query: sql.into(),
-            reason: "gold.kpi_globaux has no ref_date (is Gold empty?)".into(),
+        let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+            return Ok(None);
         };
-        let batch = batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .ok_or_else(missing)?;
         let column = batch
             .column(0)
             .as_primitive_opt::<Date32Type>()
@@ -112,9 +117,9 @@ impl FeatureSource<'_> {
                 expected: "DATE",
             })?;
         if column.is_null(0) {
-            return Err(missing());
+            return Ok(None);
         }
-        column.value_as_date(0).ok_or_else(missing)
+        Ok(column.value_as_date(0))
     }
 
     /// Features of every client who bought before `cutoff`, from those purchases only.

@@ -75,16 +75,25 @@ pub struct ChurnReport {
     pub train_seconds: f64,
 }
 
-/// What the stage found, for the summary line and the report table.
+/// The segmentation the stage chose.
 #[derive(Debug, Clone)]
-pub struct MlSummary {
-    pub ref_date: NaiveDate,
-    pub buyers: usize,
+pub struct SegmentationSummary {
     pub k: usize,
     pub silhouette: f64,
     pub silhouettes: Vec<(usize, f64)>,
     pub segments: Vec<SegmentProfile>,
-    pub segmentation_seconds: f64,
+    pub seconds: f64,
+}
+
+/// What the stage found, for the summary line and the report table.
+#[derive(Debug, Clone)]
+pub struct MlSummary {
+    /// The day after the last purchase; `None` when Gold has no purchase.
+    pub ref_date: Option<NaiveDate>,
+    pub buyers: usize,
+    /// `Err(reason)` when there are too few buyers to segment (fewer than two per segment of
+    /// the smallest k): the segment tables are published empty.
+    pub segmentation: Result<SegmentationSummary, String>,
     /// `Err(reason)` when the data cannot train a churn model (too short a history).
     pub churn: Result<ChurnReport, String>,
 }
@@ -108,67 +117,80 @@ pub async fn run_ml(
     };
     on_step("features at ref_date");
     let ref_date = source.ref_date().await?;
-    let cutoffs = Cutoffs::before(ref_date, config.horizon_days);
-    let current = source.features(cutoffs.score).await?;
+    let cutoffs = ref_date.map(|d| Cutoffs::before(d, config.horizon_days));
+    let current = match &cutoffs {
+        Some(c) => source.features(c.score).await?,
+        None => ClientFeatures::empty(),
+    };
 
     on_step("segmentation (KMeans, k by silhouette)");
     let clock = Instant::now();
-    let transform = log_standardise(&current.leading(SEGMENT_FEATURES))?;
     let mut seg_config = config.segmentation.clone();
     // At least two buyers per segment on average: fewer buyers narrow the range of k, and too
-    // few for the smallest k is an error that says so (not an empty k range).
+    // few for the smallest k leave the segment tables empty, with the reason in the report.
     seg_config.k_max = seg_config.k_max.min(current.ids.len() / 2);
-    if seg_config.k_max < seg_config.k_min {
-        return Err(MlError::TooFewRows {
-            rows: current.ids.len(),
-            k: seg_config.k_min,
-        });
-    }
-    let segmentation = segment(&transform.data, &seg_config)?;
-    let (segment_profiles, number_of) = profiles(&segmentation, &transform);
-    let segmentation_seconds = clock.elapsed().as_secs_f64();
+    let (segmentation, labels) = if seg_config.k_max < seg_config.k_min {
+        (
+            Err(format!(
+                "{}",
+                MlError::TooFewRows {
+                    rows: current.ids.len(),
+                    k: seg_config.k_min,
+                }
+            )),
+            SegmentLabels::default(),
+        )
+    } else {
+        let transform = log_standardise(&current.leading(SEGMENT_FEATURES))?;
+        let fitted = segment(&transform.data, &seg_config)?;
+        let (segments, number_of) = profiles(&fitted, &transform);
+        let mut by_number = segments.clone();
+        by_number.sort_by_key(|p| p.number);
+        let labels = SegmentLabels {
+            numbers: fitted.labels.iter().map(|&c| number_of[c]).collect(),
+            distances: fitted.distances.clone(),
+            names: by_number.iter().map(|p| p.label.clone()).collect(),
+        };
+        let summary = SegmentationSummary {
+            k: fitted.k,
+            silhouette: fitted.silhouette,
+            silhouettes: fitted.silhouettes.clone(),
+            segments,
+            seconds: clock.elapsed().as_secs_f64(),
+        };
+        (Ok(summary), labels)
+    };
 
     on_step("churn model (logistic regression, out-of-time evaluation)");
-    let (churn, scores) = match churn_model(&source, &cutoffs, config.horizon_days, &current).await
-    {
-        Ok((report, scores)) => (Ok(report), scores),
-        Err(e @ (MlError::OneSidedLabels { .. } | MlError::TooFewRows { .. })) => (
-            Err(format!(
-                "not enough history for a churn model with a training cutoff at {} \
-                 (ref_date - 2 x {} days): {e}",
-                cutoffs.train.date(),
-                config.horizon_days
-            )),
-            Vec::new(),
-        ),
-        Err(e) => return Err(e),
+    let (churn, scores) = match &cutoffs {
+        None => (Err("no purchase in Gold".to_string()), Vec::new()),
+        Some(cutoffs) => match churn_model(&source, cutoffs, config.horizon_days, &current).await {
+            Ok((report, scores)) => (Ok(report), scores),
+            Err(e @ (MlError::OneSidedLabels { .. } | MlError::TooFewRows { .. })) => (
+                Err(format!(
+                    "not enough history for a churn model with a training cutoff at {} \
+                         (ref_date - 2 x {} days): {e}",
+                    cutoffs.train.date(),
+                    config.horizon_days
+                )),
+                Vec::new(),
+            ),
+            Err(e) => return Err(e),
+        },
     };
 
     let summary = MlSummary {
         ref_date,
         buyers: current.ids.len(),
-        k: segmentation.k,
-        silhouette: segmentation.silhouette,
-        silhouettes: segmentation.silhouettes.clone(),
-        segments: segment_profiles,
-        segmentation_seconds,
+        segmentation,
         churn,
     };
 
     on_step("publishing gold/ml");
     let run_id = publish::new_run_id();
     let prefix = publish::run_prefix(Layer::Ml, &run_id);
-    let by_number: Vec<&SegmentProfile> = {
-        let mut v: Vec<&SegmentProfile> = summary.segments.iter().collect();
-        v.sort_by_key(|p| p.number);
-        v
-    };
-    let segment_of: Vec<i32> = segmentation.labels.iter().map(|&c| number_of[c]).collect();
     let tables = [
-        (
-            "segments_ml",
-            segments_ml(&current, &segment_of, &segmentation.distances, &by_number)?,
-        ),
+        ("segments_ml", segments_ml(&current, &labels)?),
         ("segments_profils", segments_profils(&summary)?),
         ("scores_churn", scores_churn(&current, &scores)?),
         (
@@ -291,18 +313,31 @@ fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch, MlEr
         .map_err(|e| MlError::Engine(e.into()))
 }
 
-fn segments_ml(
-    current: &ClientFeatures,
-    segment_of: &[i32],
-    distances: &[f64],
-    by_number: &[&SegmentProfile],
-) -> Result<RecordBatch, MlError> {
-    let labels: Vec<&str> = segment_of
+/// Every buyer's segment (in the features' order), empty when no segmentation was fitted.
+#[derive(Debug, Default)]
+struct SegmentLabels {
+    /// Segment number of each buyer (1 = the largest centre amount).
+    numbers: Vec<i32>,
+    /// Distance of each buyer to their segment's centre.
+    distances: Vec<f64>,
+    /// French name of segment n at index n - 1.
+    names: Vec<String>,
+}
+
+fn segments_ml(current: &ClientFeatures, labels: &SegmentLabels) -> Result<RecordBatch, MlError> {
+    let ids: Vec<i64> = if labels.numbers.is_empty() {
+        Vec::new()
+    } else {
+        current.ids.clone()
+    };
+    let names: Vec<&str> = labels
+        .numbers
         .iter()
         .map(|n| {
-            by_number
-                .get((*n - 1) as usize)
-                .map_or("", |p| p.label.as_str())
+            usize::try_from(*n - 1)
+                .ok()
+                .and_then(|i| labels.names.get(i))
+                .map_or("", String::as_str)
         })
         .collect();
     batch(
@@ -313,16 +348,19 @@ fn segments_ml(
             Field::new("distance_centre", DataType::Float64, false),
         ],
         vec![
-            Arc::new(Int64Array::from(current.ids.clone())),
-            Arc::new(Int32Array::from(segment_of.to_vec())),
-            Arc::new(StringArray::from(labels)),
-            Arc::new(Float64Array::from(distances.to_vec())),
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(Int32Array::from(labels.numbers.clone())),
+            Arc::new(StringArray::from(names)),
+            Arc::new(Float64Array::from(labels.distances.clone())),
         ],
     )
 }
 
 fn segments_profils(summary: &MlSummary) -> Result<RecordBatch, MlError> {
-    let p = &summary.segments;
+    let (p, silhouette): (&[SegmentProfile], f64) = match &summary.segmentation {
+        Ok(s) => (&s.segments, s.silhouette),
+        Err(_) => (&[], 0.0),
+    };
     let centre = |j: usize| -> ArrayRef {
         Arc::new(Float64Array::from(
             p.iter().map(|s| s.centre[j]).collect::<Vec<_>>(),
@@ -357,10 +395,7 @@ fn segments_profils(summary: &MlSummary) -> Result<RecordBatch, MlError> {
         columns.push(centre(j));
     }
     fields.push(Field::new("silhouette", DataType::Float64, false));
-    columns.push(Arc::new(Float64Array::from(vec![
-        summary.silhouette;
-        p.len()
-    ])));
+    columns.push(Arc::new(Float64Array::from(vec![silhouette; p.len()])));
     batch(fields, columns)
 }
 
@@ -403,19 +438,12 @@ fn model_report(
             "donnees",
             "ref_date".into(),
             None,
-            Some(summary.ref_date.to_string()),
+            summary.ref_date.map(|d| d.to_string()),
         ),
         (
             "donnees",
             "clients_acheteurs".into(),
             Some(summary.buyers as f64),
-            None,
-        ),
-        ("segmentation", "k".into(), Some(summary.k as f64), None),
-        (
-            "segmentation",
-            "silhouette".into(),
-            Some(summary.silhouette),
             None,
         ),
         (
@@ -430,15 +458,40 @@ fn model_report(
             None,
             Some(FEATURES[..SEGMENT_FEATURES].join(", ")),
         ),
-        (
-            "segmentation",
-            "secondes".into(),
-            Some(summary.segmentation_seconds),
-            None,
-        ),
     ];
-    for (k, s) in &summary.silhouettes {
-        rows.push(("segmentation", format!("silhouette_k{k}"), Some(*s), None));
+    match &summary.segmentation {
+        Err(reason) => rows.push((
+            "segmentation",
+            "statut".into(),
+            None,
+            Some(format!("non segmenté: {reason}")),
+        )),
+        Ok(s) => {
+            rows.extend([
+                (
+                    "segmentation",
+                    "statut".into(),
+                    None,
+                    Some("segmenté".to_string()),
+                ),
+                ("segmentation", "k".into(), Some(s.k as f64), None),
+                (
+                    "segmentation",
+                    "silhouette".into(),
+                    Some(s.silhouette),
+                    None,
+                ),
+                ("segmentation", "secondes".into(), Some(s.seconds), None),
+            ]);
+            for (k, value) in &s.silhouettes {
+                rows.push((
+                    "segmentation",
+                    format!("silhouette_k{k}"),
+                    Some(*value),
+                    None,
+                ));
+            }
+        }
     }
     rows.push((
         "churn",

@@ -105,10 +105,11 @@ async fn planted_churn_is_found_and_every_buyer_is_scored() {
         .await,
         buyers
     );
-    assert!((3..=8).contains(&summary.k));
+    let k = summary.segmentation.as_ref().expect("segmented").k;
+    assert!((3..=8).contains(&k));
     assert_eq!(
         count(&session, "SELECT COUNT(*) FROM gold.segments_profils").await,
-        summary.k as i64
+        k as i64
     );
 
     // Published like a layer: the pointer names this run, the run reads the current Gold.

@@ -130,8 +130,18 @@ volumes_quarantaine AS (
     CROSS JOIN silver.quality_mesures AS m
 ),
 
+-- Sums over no row are NULL: an empty entity counts 0 everywhere.
 all_checks AS (
-    SELECT * FROM checks
+    SELECT
+        "table",
+        colonne,
+        dimension,
+        controle,
+        COALESCE(observe, 0)                        AS observe,
+        COALESCE(nb_echecs, 0)                      AS nb_echecs,
+        seuil,
+        bloquant
+    FROM checks
     UNION ALL
     SELECT * FROM volumes_quarantaine
 )

@@ -4,9 +4,10 @@
 -- gini = SUM((2i - n - 1) * x_i) / (n * SUM(x)), buyers' CA sorted ascending, i from 1;
 -- part_ca_top20 = CA share of the top CEIL(0.2 n) buyers;
 -- part_clients_80pct = smallest share of buyers, largest first, whose CA reaches 80 % of total.
+-- Without any buyer: nb_clients 0 and the three measures NULL.
 
 SELECT
-    MAX(nb_clients)                                                        AS nb_clients,
+    COALESCE(MAX(nb_clients), 0)                                           AS nb_clients,
     SUM((2.0 * rang_asc - nb_clients - 1) * ca) / (MAX(nb_clients) * MAX(ca_total)) AS gini,
     SUM(CASE WHEN rang_desc <= CEIL(0.2 * nb_clients) THEN ca ELSE 0 END) / MAX(ca_total)
                                                                            AS part_ca_top20,

@@ -3,6 +3,7 @@
 --
 -- Point j (0..100): part_clients = j / 100; part_ca_cumulee = CA share of the
 -- FLOOR(j * n / 100) smallest buyers (0 at j = 0, 1 at j = 100).
+-- No point at all without any buyer.
 
 WITH points AS (
     SELECT unnest(generate_series(0, 100)) AS j
@@ -11,6 +12,7 @@ WITH points AS (
 totaux AS (
     SELECT MAX(nb_clients) AS nb_clients, MAX(ca_total) AS ca_total
     FROM gold.ca_acheteurs
+    HAVING COUNT(*) > 0
 ),
 
 cibles AS (

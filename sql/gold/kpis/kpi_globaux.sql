@@ -5,10 +5,12 @@
 -- panier_moyen = ca_total / nb_achats; clv_moyenne = mean clv_12m over buyers;
 -- taux_retention_moyen = mean of kpi_retention.taux_retention; gini and part_ca_top20 as in
 -- gold.concentration.
+-- Without any purchase the row is still there: ca_total 0, counts 0, everything with no base
+-- (panier_moyen, means, gini, dates) NULL.
 
 WITH ventes AS (
     SELECT
-        SUM(montant)                                                       AS ca_total,
+        COALESCE(SUM(montant), CAST(0 AS DECIMAL(22, 2)))                  AS ca_total,
         COUNT(*)                                                           AS nb_achats,
         COUNT(DISTINCT id_client)                                          AS nb_clients_acheteurs
     FROM silver.achats
@@ -31,7 +33,8 @@ SELECT
     v.nb_achats,
     v.nb_clients_acheteurs,
     i.nb_clients_inscrits,
-    CAST(v.ca_total AS DOUBLE) / v.nb_achats                               AS panier_moyen,
+    CASE WHEN v.nb_achats > 0
+         THEN CAST(v.ca_total AS DOUBLE) / v.nb_achats END                 AS panier_moyen,
     l.clv_moyenne,
     r.taux_retention_moyen,
     c.gini,
