@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The sources folder `lake run` fills with generated data when it holds no CSV source.
+pub const DEFAULT_SOURCES: &str = "data/sources";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "lake",
@@ -54,9 +57,15 @@ pub struct LakeArgs {
     pub settings: Vec<(String, String)>,
 
     /// Longest one job (a model, a query) may run before it is abandoned (and cancelled on the
-    /// cluster) and the command fails; default: no limit.
-    #[arg(long, global = true, env = "LAKE_JOB_TIMEOUT", value_name = "SECONDS")]
-    pub job_timeout_seconds: Option<u64>,
+    /// cluster) and the command fails, publishing nothing; 0 for no limit.
+    #[arg(
+        long,
+        global = true,
+        env = "LAKE_JOB_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = lake_core::pipeline::DEFAULT_JOB_TIMEOUT.as_secs()
+    )]
+    pub job_timeout_seconds: u64,
 
     /// Run the SQL models of this folder instead of those built into the binary.
     #[arg(long, global = true, env = "LAKE_SQL_DIR")]
@@ -107,7 +116,7 @@ pub enum LocalEngine {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The main job: generate (when no sources exist) → ingest → Silver → Gold → ML, then KPIs.
+    /// The main job: generate (when data/sources is empty) → ingest → Silver → Gold → ML, then KPIs.
     Run(RunArgs),
     /// Write deterministic clients.csv / achats.csv with injected defects and a manifest.
     Generate(GenerateArgs),
@@ -304,7 +313,7 @@ pub struct JobsArgs {
 #[derive(Debug, Args)]
 pub struct SourcesArgs {
     /// Folder of the CSV sources (clients*.csv, achats*.csv).
-    #[arg(long, default_value = "data/sources")]
+    #[arg(long, default_value = DEFAULT_SOURCES)]
     pub sources: PathBuf,
 }
 
@@ -313,8 +322,8 @@ pub struct SettingsArgs {
     /// Reference time (YYYY-MM-DD[ HH:MM:SS]); default: the generator's, else now.
     #[arg(long)]
     pub as_of: Option<String>,
-    /// Folder whose generation manifest gives the default as_of.
-    #[arg(long, default_value = "data/sources")]
+    /// Folder of the CSV sources; its generation manifest, if any, gives the default as_of.
+    #[arg(long, default_value = DEFAULT_SOURCES)]
     pub sources: PathBuf,
     /// Amounts above this are quarantined as aberrant (rule A6).
     #[arg(long, default_value_t = 10_000.0)]
@@ -334,7 +343,9 @@ pub struct SettingsArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// Scale factor of the data generated when the sources folder is empty (1 = 1 M purchases).
+    /// Scale factor of the data generated when the default sources folder (data/sources) holds
+    /// no clients*.csv or achats*.csv (1 = 1 M purchases). Another --sources folder is never
+    /// filled with generated data: a missing or empty one is an error.
     #[arg(long, default_value_t = 0.1)]
     pub scale: f64,
     /// Seed of the generated data.

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use lake_core::session::{has_sources, parse_as_of, resolve_as_of};
+use lake_core::session::{parse_as_of, resolve_as_of, source_entities};
 use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSettings, S3Options};
 use lake_generator::{DefectRates, GenerateConfig};
 
@@ -42,13 +42,26 @@ async fn cancel_timed_out_job(error: anyhow::Error, scheduler: &str) -> anyhow::
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(ids) if ids.is_empty() => {
+        Ok(jobs) if jobs.is_empty() => {
             error.context(format!("{job} is no longer running on {scheduler}"))
         }
-        Ok(ids) => error.context(format!(
-            "cancelled {job} on {scheduler} (job {})",
-            ids.join(", ")
-        )),
+        Ok(jobs) => {
+            let stuck: Vec<String> = jobs
+                .iter()
+                .map(|j| {
+                    format!(
+                        "job {} stopped in stage {} of {}",
+                        j.id,
+                        (j.completed_stages + 1).min(j.num_stages.max(1)),
+                        j.num_stages
+                    )
+                })
+                .collect();
+            error.context(format!(
+                "cancelled {job} on {scheduler} ({})",
+                stuck.join("; ")
+            ))
+        }
         Err(e) => error.context(format!("could not cancel {job} on {scheduler}: {e:#}")),
     }
 }
@@ -288,7 +301,8 @@ pub fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
             .unwrap_or_else(lake_core::engine::default_partitions),
         sql_dir: args.sql_dir.clone(),
         settings: args.settings.clone(),
-        job_timeout: args.job_timeout_seconds.map(Duration::from_secs),
+        job_timeout: (args.job_timeout_seconds > 0)
+            .then_some(Duration::from_secs(args.job_timeout_seconds)),
     })
 }
 
@@ -421,7 +435,22 @@ async fn build_layer(session: &LakeSession, layer: Layer, settings: &RunSettings
 async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
     let total = Instant::now();
     let sources = &args.settings.sources;
-    if !has_sources(sources) {
+    let found = source_entities(sources);
+    if found.is_empty() && sources.as_path() != Path::new(crate::args::DEFAULT_SOURCES) {
+        if !sources.is_dir() {
+            bail!(
+                "the sources folder {} does not exist (only the default folder {} is filled \
+                 with generated data when empty)",
+                sources.display(),
+                crate::args::DEFAULT_SOURCES
+            );
+        }
+        bail!(
+            "the sources folder {} holds no clients*.csv or achats*.csv file",
+            sources.display()
+        );
+    }
+    if found.is_empty() {
         println!(
             "== generate: no sources in {}, generating SF {} (seed {})",
             sources.display(),
@@ -486,27 +515,37 @@ async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
     })
     .await
     .context("the ML stage failed; the previously published gold/ml/ is unchanged")?;
-    let tried: Vec<String> = summary
-        .silhouettes
-        .iter()
-        .map(|(k, s)| format!("k={k}: {s:.3}"))
-        .collect();
-    println!(
-        "ml: {} buyers at ref_date {}; segmentation k = {} (silhouette {:.3}; {})",
-        group_digits(summary.buyers as u64),
-        summary.ref_date,
-        summary.k,
-        summary.silhouette,
-        tried.join(", ")
-    );
-    for s in &summary.segments {
-        println!(
-            "  segment {} {:<40} {:>8} clients ({:>5.1} %)",
-            s.number,
-            s.label,
-            group_digits(s.size as u64),
-            s.share * 100.0
-        );
+    let ref_date = summary
+        .ref_date
+        .map_or_else(|| "none (no purchase)".to_string(), |d| d.to_string());
+    match &summary.segmentation {
+        Ok(segmentation) => {
+            let tried: Vec<String> = segmentation
+                .silhouettes
+                .iter()
+                .map(|(k, s)| format!("k={k}: {s:.3}"))
+                .collect();
+            println!(
+                "ml: {} buyers at ref_date {ref_date}; segmentation k = {} (silhouette {:.3}; {})",
+                group_digits(summary.buyers as u64),
+                segmentation.k,
+                segmentation.silhouette,
+                tried.join(", ")
+            );
+            for s in &segmentation.segments {
+                println!(
+                    "  segment {} {:<40} {:>8} clients ({:>5.1} %)",
+                    s.number,
+                    s.label,
+                    group_digits(s.size as u64),
+                    s.share * 100.0
+                );
+            }
+        }
+        Err(reason) => println!(
+            "ml: {} buyers at ref_date {ref_date}; no segmentation: {reason}",
+            group_digits(summary.buyers as u64)
+        ),
     }
     match &summary.churn {
         Ok(r) => println!(
