@@ -28,9 +28,14 @@ Parity: the last run of every engine is compared table by table with the referen
 (`lake compare`: same columns, same rows in any order, floats within a relative 1e-9, decimals
 exact); a difference fails the harness and prints the first differing rows.
 
+`--sources DIR` runs a folder of CSV files of your own instead of generated data (the edge-data
+tests use it); `--run-arg ARG` (repeatable) passes ARG to every `lake run`, e.g.
+`--run-arg=--as-of=2026-01-01` or `--run-arg=--seuil-quarantaine=1`.
+
 Usage:
   python benches/engines/bench_engines.py --scale 0.1 [--runs 3] [--engine NAME]...
       [--no-warm-up] [--runs-of ENGINE=N]... [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
+      [--sources DIR] [--run-arg ARG]...
 Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT.
 """
 
@@ -298,6 +303,7 @@ class Context:
     input_lake: Path
     cluster: Cluster | None
     spark: SparkCluster | None
+    run_args: list[str] = field(default_factory=list)
 
 
 def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
@@ -316,6 +322,7 @@ def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
                 "standalone" if engine == "ballista-standalone" else "datafusion",
             ]
         command += ["run", "--no-ml", "--sources", str(context.sources)]
+        command += context.run_args
     else:
         command = [sys.executable, str(HERE / PYTHON_RUNNERS[engine])]
         command += ["--input-lake", str(context.input_lake), "--out", str(folder)]
@@ -520,6 +527,19 @@ def main() -> None:
     parser.add_argument(
         "--work", type=Path, help="keep the lakes here (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        help="a folder of clients*.csv and achats*.csv to run instead of generated data",
+    )
+    parser.add_argument(
+        "--run-arg",
+        action="append",
+        default=[],
+        dest="run_args",
+        metavar="ARG",
+        help="an option for every `lake run` (repeat), e.g. --run-arg=--as-of=2026-01-01",
+    )
     args = parser.parse_args()
     runs_of: dict[str, int] = {}
     for spec in args.runs_of:
@@ -548,8 +568,8 @@ def main() -> None:
 
 def prepare(args: argparse.Namespace, lake: Path, work: Path) -> tuple[Path, Path]:
     """The generated sources and the input lake of the Python engines (built once, untimed)."""
-    sources = work / "data" / "sources"
-    if not sources.is_dir():
+    sources = args.sources.resolve() if args.sources else work / "data" / "sources"
+    if args.sources is None and not sources.is_dir():
         subprocess.run(
             [str(lake), "generate", "--scale", str(args.scale), "--out", str(sources)],
             check=True,
@@ -560,7 +580,8 @@ def prepare(args: argparse.Namespace, lake: Path, work: Path) -> tuple[Path, Pat
         shutil.rmtree(input_lake, ignore_errors=True)
         subprocess.run(
             [str(lake), "--lake", str(input_lake), "--engine", "datafusion"]
-            + ["run", "--no-ml", "--sources", str(sources)],
+            + ["run", "--no-ml", "--sources", str(sources)]
+            + args.run_args,
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -571,7 +592,7 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
     """Runs the engines in `work` (sources, lakes, clusters' state) and reports."""
     sources, input_lake = prepare(args, lake, work)
     results = {engine: EngineResult() for engine in engines}
-    context = Context(lake, work, sources, input_lake, None, None)
+    context = Context(lake, work, sources, input_lake, None, None, args.run_args)
     try:
         if "ballista-cluster" in engines:
             context.cluster = Cluster(lake, work)

@@ -3,21 +3,15 @@
 //! workers, pandas), parity on: a change that makes any engine build a different Silver or Gold
 //! fails here. Timings are printed, never asserted.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use common::engines_harness;
 
 #[test]
 fn every_engine_builds_the_same_silver_and_gold() {
     let dir = tempfile::tempdir().expect("tmp");
-    let python = lake_testkit::venv_python();
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines/bench_engines.py");
-    let binaries = Path::new(env!("CARGO_BIN_EXE_lake"))
-        .parent()
-        .expect("binary folder")
-        .to_path_buf();
     let out = dir.path().join("results");
-    let run = Command::new(python)
-        .arg(&harness)
+    let run = engines_harness()
         .args([
             "--scale",
             "0.01",
@@ -27,8 +21,6 @@ fn every_engine_builds_the_same_silver_and_gold() {
             "--label",
             "test",
         ])
-        .arg("--lake-bin")
-        .arg(&binaries)
         .arg("--out")
         .arg(&out)
         .arg("--work")

@@ -6,119 +6,14 @@
 mod common;
 
 use common::{
-    S3Server, env_refs, fails_with, free_port, lake, lake_command, ok, ok_with, wait_for,
+    Cluster, S3Server, env_refs, fails_with, free_port, lake_command, ok, ok_with,
+    published_tables, read_json, wait_for,
 };
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-
-/// A `lake cluster up` in `dir/cluster`, stopped with `lake cluster down` when dropped; prints
-/// the processes' logs when the test fails.
-struct Cluster {
-    dir: PathBuf,
-    state_dir: String,
-    scheduler: String,
-}
-
-impl Cluster {
-    fn up(dir: &Path, extra: &[&str]) -> Self {
-        let state_dir = dir.join("cluster").to_string_lossy().into_owned();
-        let mut args = vec![
-            "cluster",
-            "up",
-            "--state-dir",
-            &state_dir,
-            "--scheduler-port",
-            "0",
-            "--executor-base-port",
-            "0",
-            "--vcores",
-            "2",
-        ];
-        args.extend_from_slice(extra);
-        ok(dir, &args);
-        let state = read_json(&Path::new(&state_dir).join("cluster.json"));
-        let scheduler = state["scheduler_url"]
-            .as_str()
-            .expect("scheduler url")
-            .to_string();
-        Self {
-            dir: dir.to_path_buf(),
-            state_dir,
-            scheduler,
-        }
-    }
-
-    fn pid(&self, name: &str) -> u32 {
-        let state = read_json(&Path::new(&self.state_dir).join("cluster.json"));
-        state["processes"]
-            .as_array()
-            .expect("processes")
-            .iter()
-            .find(|p| p["name"] == name)
-            .and_then(|p| p["pid"].as_u64())
-            .unwrap_or_else(|| panic!("no {name} in cluster.json")) as u32
-    }
-
-    /// `lake jobs --format json` of this cluster.
-    fn jobs(&self) -> Vec<serde_json::Value> {
-        let out = ok(
-            &self.dir,
-            &[
-                "jobs",
-                "--state-dir",
-                &self.state_dir,
-                "--limit",
-                "1000",
-                "--format",
-                "json",
-            ],
-        );
-        if out.trim().is_empty() {
-            return Vec::new();
-        }
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("lake jobs JSON: {e}: {out}"))
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            for log in ["scheduler", "executor-1", "executor-2"] {
-                let path = Path::new(&self.state_dir).join(format!("logs/{log}.log"));
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(40).collect();
-                eprintln!(
-                    "--- {} (last lines) ---\n{}",
-                    path.display(),
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                );
-            }
-        }
-        let _ = lake(
-            &self.dir,
-            &["cluster", "down", "--state-dir", &self.state_dir],
-        );
-    }
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Tables a layer published, from its local manifest.
-fn published_tables(lake_dir: &Path, layer: &str) -> Vec<String> {
-    let manifest = read_json(&lake_dir.join(format!("{layer}/_current.json")));
-    manifest["tables"]
-        .as_object()
-        .expect("tables")
-        .keys()
-        .cloned()
-        .collect()
-}
 
 #[test]
 fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {

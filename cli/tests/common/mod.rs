@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -88,7 +88,126 @@ pub fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 #[allow(unused_imports)]
 pub use lake_testkit::{S3Server, free_port};
 
+/// The engines benchmark harness (`benches/engines/bench_engines.py`) in the project's Python
+/// venv, pointed at the binaries under test (`--lake-bin`); add its other options.
+pub fn engines_harness() -> Command {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/engines/bench_engines.py");
+    let binaries = Path::new(env!("CARGO_BIN_EXE_lake"))
+        .parent()
+        .expect("binary folder")
+        .to_path_buf();
+    let mut command = Command::new(lake_testkit::venv_python());
+    command.arg(harness).arg("--lake-bin").arg(binaries);
+    command
+}
+
 /// `&[(String, String)]` → `&[(&str, &str)]` for `lake_with`.
 pub fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// A `lake cluster up` in `dir/cluster`, stopped with `lake cluster down` when dropped; prints
+/// the processes' logs when the test fails.
+pub struct Cluster {
+    dir: PathBuf,
+    pub state_dir: String,
+    pub scheduler: String,
+}
+
+impl Cluster {
+    pub fn up(dir: &Path, extra: &[&str]) -> Self {
+        let state_dir = dir.join("cluster").to_string_lossy().into_owned();
+        let mut args = vec![
+            "cluster",
+            "up",
+            "--state-dir",
+            &state_dir,
+            "--scheduler-port",
+            "0",
+            "--executor-base-port",
+            "0",
+            "--vcores",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        ok(dir, &args);
+        let state = read_json(&Path::new(&state_dir).join("cluster.json"));
+        let scheduler = state["scheduler_url"]
+            .as_str()
+            .expect("scheduler url")
+            .to_string();
+        Self {
+            dir: dir.to_path_buf(),
+            state_dir,
+            scheduler,
+        }
+    }
+
+    pub fn pid(&self, name: &str) -> u32 {
+        let state = read_json(&Path::new(&self.state_dir).join("cluster.json"));
+        state["processes"]
+            .as_array()
+            .expect("processes")
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["pid"].as_u64())
+            .unwrap_or_else(|| panic!("no {name} in cluster.json")) as u32
+    }
+
+    /// `lake jobs --format json` of this cluster.
+    pub fn jobs(&self) -> Vec<serde_json::Value> {
+        let out = ok(
+            &self.dir,
+            &[
+                "jobs",
+                "--state-dir",
+                &self.state_dir,
+                "--limit",
+                "1000",
+                "--format",
+                "json",
+            ],
+        );
+        if out.trim().is_empty() {
+            return Vec::new();
+        }
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("lake jobs JSON: {e}: {out}"))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for log in ["scheduler", "executor-1", "executor-2"] {
+                let path = Path::new(&self.state_dir).join(format!("logs/{log}.log"));
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                eprintln!(
+                    "--- {} (last lines) ---\n{}",
+                    path.display(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
+        let _ = lake(
+            &self.dir,
+            &["cluster", "down", "--state-dir", &self.state_dir],
+        );
+    }
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Tables a layer published, from its local manifest.
+pub fn published_tables(lake_dir: &Path, layer: &str) -> Vec<String> {
+    let manifest = read_json(&lake_dir.join(format!("{layer}/_current.json")));
+    manifest["tables"]
+        .as_object()
+        .expect("tables")
+        .keys()
+        .cloned()
+        .collect()
 }

@@ -54,6 +54,19 @@ pub async fn golden_lake(dir: &Path) -> PathBuf {
     publish_all(dir, &sources, &settings).await
 }
 
+/// Builds Silver, Gold and ML of hand-written sources into `dir/lake`, with the thresholds'
+/// defaults and as_of 2026-01-01.
+pub async fn lake_of_files(dir: &Path, clients_csv: &str, achats_csv: &str) -> PathBuf {
+    let sources = dir.join("sources");
+    std::fs::create_dir_all(&sources).expect("sources folder");
+    std::fs::write(sources.join("clients.csv"), clients_csv).expect("clients.csv");
+    std::fs::write(sources.join("achats.csv"), achats_csv).expect("achats.csv");
+    let as_of = NaiveDate::from_ymd_opt(2026, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("as_of");
+    publish_all(dir, &sources, &RunSettings::new(as_of)).await
+}
+
 /// Builds Silver, Gold and ML of generated data (SF `scale`, seed 42) into `dir/lake`.
 pub async fn generated_lake(dir: &Path, scale: f64) -> PathBuf {
     let sources = dir.join("sources");
