@@ -822,3 +822,23 @@ fn the_benchmark_engines_agree_on_edge_data() {
         );
     }
 }
+
+/// A job that cannot finish in time fails the command on standalone too, cancelled on the
+/// in-process scheduler, with the error naming the job, the stage it stopped in and the setting.
+#[test]
+fn a_job_past_its_timeout_names_its_stage_and_the_setting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let endless = "SELECT COUNT(*) FROM \
+                   (SELECT unnest(generate_series(1, 1000000)) AS a) AS x, \
+                   (SELECT unnest(generate_series(1, 1000000)) AS b) AS y WHERE x.a + y.b < 0";
+    let out = lake(dir.path(), &["--job-timeout-seconds", "1", "sql", endless]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for expected in [
+        "job \"lake sql\" did not finish within 1 s",
+        "stopped in stage",
+        "--job-timeout-seconds (LAKE_JOB_TIMEOUT, 0 for none)",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    }
+}
