@@ -17,8 +17,12 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Quiet by default: the scheduler's stage display, the sort shuffle's chatter, and the
+    // warning that a stage has no operator metrics (our executors report none on purpose:
+    // lake_core::execution_engine).
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(
-        "warn,ballista_scheduler::display=off,ballista_core::execution_plans::sort_shuffle=error",
+        "warn,ballista_scheduler::display=off,ballista_core::execution_plans::sort_shuffle=error,\
+         ballista_scheduler::state::execution_stage=error",
     ))
     .format_timestamp_millis()
     .init();

@@ -40,8 +40,14 @@ async fn main() -> ballista_core::error::Result<()> {
         )
         .after_help(S3_HELP);
     let options = Config::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
-    let filter =
-        std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| options.log_level_setting.clone());
+    // Our executors report no operator metrics on purpose (lake_core::execution_engine): the
+    // warning that a stage has none would repeat for every stage.
+    let filter = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| {
+        format!(
+            "{},ballista_scheduler::state::execution_stage=error",
+            options.log_level_setting
+        )
+    });
     tracing_subscriber::fmt()
         .with_ansi(false)
         .with_env_filter(EnvFilter::new(filter))
