@@ -8,9 +8,11 @@ SCALE ?= 0.1
 VENV ?= $(HOME)/.cache/lake-venv
 export LAKE_VENV := $(VENV)
 
-PYTHON_SOURCES := flight-api/tests benches
+PYTHON_SOURCES := flight-api/tests benches dashboard
+DASHBOARD_VENV ?= $(HOME)/.cache/lake-dashboard-venv
+export LAKE_DASHBOARD_VENV := $(DASHBOARD_VENV)
 
-.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env compose-check cluster-up cluster-down clean-lake help bench
+.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env dashboard-env compose-check cluster-up cluster-down clean-lake help bench test-dashboard
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs"
@@ -29,6 +31,11 @@ test-servers: toolchain
 # clone.
 python-env:
 	@scripts/ensure-python.sh >/dev/null
+
+# The dashboard's venv (Streamlit, Plotly, pytest, Playwright) and, for its browser tests,
+# Debian's Chromium.
+dashboard-env:
+	@scripts/ensure-dashboard.sh --browser >/dev/null
 
 # The serving benchmarks' load generator (vegeta), outside the clone.
 bench-tools: toolchain
@@ -53,9 +60,17 @@ lint: toolchain python-env
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
 
 # The cluster tests start the lake-scheduler and lake-executor binaries: build them first.
-test: lint test-servers compose-check
+test: lint test-servers compose-check dashboard-env
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+	$(MAKE) test-dashboard
+
+# The dashboard's page tests (Streamlit's AppTest) and browser tests (Chromium), against a real
+# lake-api over the golden fixtures; screenshots go to $(DASHBOARD_ARTIFACTS).
+DASHBOARD_ARTIFACTS ?= $(CURDIR)/target/dashboard-screenshots
+test-dashboard: dashboard-env
+	cd dashboard && LAKE_TEST_ARTIFACTS=$(DASHBOARD_ARTIFACTS) \
+		$(DASHBOARD_VENV)/bin/python -m pytest -q -p no:cacheprovider tests
 
 # The engines benchmark (benches/engines/bench_engines.py) on the release binaries: the same
 # Silver + Gold on each engine, alternating, parity checked; results into benches/results/.

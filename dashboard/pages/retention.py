@@ -1,0 +1,72 @@
+"""Rétention & churn – monthly retention and churn, and the clients the churn model scores
+most at risk."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from lake_dashboard import api, charts, fr, ui
+
+
+def body() -> None:
+    kpis = api.get("/kpis/globaux")
+    st.metric(
+        "Rétention mensuelle moyenne", fr.pourcentage(kpis.get("taux_retention_moyen"))
+    )
+    retention = api.rows("/kpis/retention")
+    if not retention:
+        ui.empty("Pas de rétention à calculer : il faut au moins deux mois d'achats.")
+    else:
+        fig = charts.figure("Rétention et churn par mois")
+        months = [r["mois"] for r in retention]
+        for key, name in (("taux_retention", "Rétention"), ("taux_churn", "Churn")):
+            fig.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=[None if r[key] is None else r[key] * 100 for r in retention],
+                    name=name,
+                    hovertemplate="%{y:.1f} %",
+                )
+            )
+        fig.update_yaxes(ticksuffix=" %")
+        st.plotly_chart(fig, width="stretch")
+        st.dataframe(
+            [
+                {
+                    "Mois": fr.mois(r["mois"]),
+                    "Clients actifs": fr.nombre(r["clients_actifs"]),
+                    "Actifs le mois précédent": fr.nombre(
+                        r["clients_actifs_mois_precedent"]
+                    ),
+                    "Retenus": fr.nombre(r["clients_retenus"]),
+                    "Nouveaux": fr.nombre(r["nouveaux_clients"]),
+                    "Rétention": fr.pourcentage(r["taux_retention"]),
+                    "Churn": fr.pourcentage(r["taux_churn"]),
+                }
+                for r in retention
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    st.subheader("Clients les plus à risque (modèle de churn)")
+    risques = api.rows("/ml/churn", limit=20)
+    if not risques:
+        ui.empty(
+            "Le modèle de churn n'a pas été entraîné (voir la page « Segments ML »)."
+        )
+        return
+    st.dataframe(
+        [
+            {
+                "Client": r["id_client"],
+                "Probabilité de churn": fr.pourcentage(r["score_churn"]),
+                "Risque": r["risque"],
+            }
+            for r in risques
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+ui.page("Rétention & churn", body)

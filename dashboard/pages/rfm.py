@@ -1,0 +1,54 @@
+"""Segmentation RFM – each segment's buyers, revenue and shares."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+from lake_dashboard import api, charts, fr, ui
+
+
+def body() -> None:
+    segments = sorted(api.rows("/kpis/rfm"), key=lambda s: s["ca"], reverse=True)
+    if not segments:
+        ui.empty()
+        return
+    fig = charts.figure("Clients et chiffre d'affaires par segment")
+    names = [s["segment"] for s in segments]
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=[s["part_clients"] * 100 for s in segments],
+            name="Part des clients",
+            hovertemplate="%{y:.1f} %",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=[s["part_ca"] * 100 for s in segments],
+            name="Part du CA",
+            hovertemplate="%{y:.1f} %",
+        )
+    )
+    fig.update_yaxes(ticksuffix=" %")
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(
+        [
+            {
+                "Segment": s["segment"],
+                "Clients": fr.nombre(s["nb_clients"]),
+                "Part des clients": fr.pourcentage(s["part_clients"]),
+                "CA": fr.euros(s["ca"]),
+                "Part du CA": fr.pourcentage(s["part_ca"]),
+                "Récence moyenne (jours)": fr.nombre(s["recence_moyenne"], 1),
+                "Fréquence moyenne": fr.nombre(s["frequence_moyenne"], 1),
+                "Montant moyen": fr.euros(s["montant_moyen"]),
+            }
+            for s in segments
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+ui.page("Segmentation RFM", body)

@@ -1,0 +1,180 @@
+"""The dashboard in a real browser: Streamlit served as a user runs it, Debian's Chromium driven
+by Playwright (headless). Every page opens without a Streamlit exception or error element, and a
+screenshot of each is saved (into $LAKE_TEST_ARTIFACTS, default a temporary folder). With the
+page left open: the API stopped shows the French message, the API started again brings the
+figures back, and a newly published Gold appears, all without reloading the page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Api, publish_golden, start_api
+
+DASHBOARD = Path(__file__).resolve().parents[1]
+PAGES = sorted(p.stem for p in (DASHBOARD / "pages").glob("*.py"))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+NBSP = "\u00a0"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(what: str, seconds: float, done: object) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.2)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def serve_dashboard(api_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(DASHBOARD / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env={**os.environ, "LAKE_API_URL": api_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until("Streamlit to answer", 60, lambda: answers(f"{url}/_stcore/health"))
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def artifacts() -> Path:
+    folder = Path(
+        os.environ.get("LAKE_TEST_ARTIFACTS", "/tmp/lake-dashboard-screenshots")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def settled(page: object) -> None:
+    """Waits until Streamlit has run the page's script to its end, drawn its title, and loaded
+    every element (a component still loading shows as a skeleton)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app
+                && app.dataset.testScriptState === "notRunning"
+                && app.dataset.testConnectionState === "CONNECTED"
+                && document.querySelector("h1")
+                && !document.querySelector('[data-testid*="keleton"]');
+        }""",
+        timeout=30_000,
+    )
+
+
+def texts(page: object, selector: str) -> list[str]:
+    return [e.inner_text() for e in page.query_selector_all(selector)]  # type: ignore[attr-defined]
+
+
+def test_every_page_in_a_real_browser(browser: object, golden_api: Api) -> None:
+    process, url = serve_dashboard(golden_api.url)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        for name in PAGES:
+            page.goto(f"{url}/" if name == "accueil" else f"{url}/{name}")
+            settled(page)
+            assert not texts(page, '[data-testid="stException"]'), name
+            errors = texts(page, '[data-testid="stAlertContentError"]')
+            assert not errors, (name, errors)
+            page.screenshot(path=str(artifacts() / f"{name}.png"), full_page=True)
+        page.goto(f"{url}/")
+        settled(page)
+        values = texts(page, '[data-testid="stMetricValue"]')
+        assert f"810,00{NBSP}€" in values, values
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_open_page_follows_the_api_and_new_gold(
+    browser: object, tmp_path: Path
+) -> None:
+    publish_golden(tmp_path)
+    port = free_port()
+    api = start_api(tmp_path / "lake", f"127.0.0.1:{port}")
+    process, url = serve_dashboard(api.url)
+    page = browser.new_page()  # type: ignore[attr-defined]
+
+    def home_shows(text: str) -> bool:
+        return any(text in v for v in texts(page, '[data-testid="stMetricValue"]'))
+
+    try:
+        page.goto(f"{url}/")
+        settled(page)
+        wait_until("the figures", 30, lambda: home_shows(f"810,00{NBSP}€"))
+        api.stop()
+        wait_until(
+            "the French message",
+            30,
+            lambda: any(
+                "ne répond pas" in t
+                for t in texts(page, '[data-testid="stAlertContentError"]')
+            ),
+        )
+        api = start_api(tmp_path / "lake", f"127.0.0.1:{port}")
+        wait_until("the figures back", 30, lambda: home_shows(f"810,00{NBSP}€"))
+        publish_golden(
+            tmp_path,
+            {
+                "achats_2025-06-bis.csv": "id_achat,id_client,date_achat,montant,produit\n"
+                "900,1,2025-06-20 10:00:00,90.00,Livre\n"
+            },
+        )
+        wait_until("the new Gold", 30, lambda: home_shows(f"900,00{NBSP}€"))
+    finally:
+        page.close()
+        api.stop()
+        process.terminate()
+        process.wait(timeout=10)
