@@ -12,10 +12,11 @@ PYTHON_SOURCES := flight-api/tests benches dashboard
 DASHBOARD_VENV ?= $(HOME)/.cache/lake-dashboard-venv
 export LAKE_DASHBOARD_VENV := $(DASHBOARD_VENV)
 
-.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env dashboard-env compose-check cluster-up cluster-down clean-lake help bench test-dashboard
+.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env compose-check cluster-up cluster-down clean-lake help bench test-dashboard
 
 help:
-	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs"
+	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs,"
+	@echo "             then serve the API, Flight SQL and the dashboard until Ctrl-C (SERVE=0: pipeline only)"
 	@echo "make test    formatting, clippy and every test"
 	@echo "make lint    formatting and clippy only"
 	@echo "make cluster-up / cluster-down   a local Ballista cluster (1 scheduler + 2 executors)"
@@ -34,6 +35,9 @@ python-env:
 
 # The dashboard's venv (Streamlit, Plotly, pytest, Playwright) and, for its browser tests,
 # Debian's Chromium.
+dashboard-venv:
+	@scripts/ensure-dashboard.sh >/dev/null
+
 dashboard-env:
 	@scripts/ensure-dashboard.sh --browser >/dev/null
 
@@ -49,9 +53,13 @@ build: toolchain
 	$(CARGO) build --workspace --bins
 
 # The binary of the workspace build (`cargo run -p lake-cli` would resolve features for that
-# crate alone and rebuild DataFusion).
-run: build
+# crate alone and rebuild DataFusion). Then, unless SERVE=0, the API, Flight SQL and the
+# dashboard serve the lake until Ctrl-C (scripts/serve.sh). Layers already published from the
+# same inputs are not built again, so a second `make run` starts serving at once.
+SERVE ?= 1
+run: build dashboard-venv
 	$(CARGO_TARGET_DIR)/debug/lake run --scale $(SCALE)
+	@if [ "$(SERVE)" != 0 ]; then LAKE_BIN_DIR=$(CARGO_TARGET_DIR)/debug scripts/serve.sh; fi
 
 lint: toolchain python-env
 	$(CARGO) fmt --all -- --check

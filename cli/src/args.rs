@@ -354,6 +354,10 @@ pub struct RunArgs {
     /// Stop after Gold: do not train the ML models (gold/ml/ keeps its previous run).
     #[arg(long)]
     pub no_ml: bool,
+    /// Build every layer again, even those already published from the same inputs and
+    /// settings (skipped otherwise).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub ml: MlArgs,
 }

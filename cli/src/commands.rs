@@ -472,12 +472,35 @@ async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
     println!("== ingest {}", sources.display());
     ingest(&session, sources).await?;
     let settings = settings(&args.settings)?;
-    println!("== silver (as_of {})", settings.as_of);
-    build_layer(&session, Layer::Silver, &settings).await?;
-    println!("== gold");
-    build_layer(&session, Layer::Gold, &settings).await?;
+    // A layer already published from the same inputs and settings is not built again.
+    let mut changed = false;
+    for layer in [Layer::Silver, Layer::Gold] {
+        let current = if args.force || changed {
+            None
+        } else {
+            session.current_if_up_to_date(layer, &settings).await?
+        };
+        match current {
+            Some(run) => println!(
+                "== {}: up to date (run {}, from the same inputs and settings; --force builds \
+                 it again)",
+                layer.name(),
+                run.run_id
+            ),
+            None => {
+                match layer {
+                    Layer::Silver => println!("== silver (as_of {})", settings.as_of),
+                    _ => println!("== {}", layer.name()),
+                }
+                build_layer(&session, layer, &settings).await?;
+                changed = true;
+            }
+        }
+    }
     if args.no_ml {
         println!("== ml: skipped (--no-ml)");
+    } else if !changed && !args.force && ml_up_to_date(&session, &args.ml).await? {
+        println!("== ml: up to date (trained on the current Gold with the same settings)");
     } else {
         println!("== ml");
         ml(&session, &args.ml).await?;
@@ -489,6 +512,21 @@ async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
     print_batches(&segments, crate::args::Format::Table)?;
     println!("lake run: done in {:.2} s", total.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Whether the published ML run was trained on the current Gold with these settings.
+async fn ml_up_to_date(session: &LakeSession, args: &MlArgs) -> Result<bool> {
+    let (Some(gold), Some(ml)) = (
+        lake_core::publish::current(&session.lake, Layer::Gold).await?,
+        lake_core::publish::current(&session.lake, Layer::Ml).await?,
+    ) else {
+        return Ok(false);
+    };
+    let setting = |name: &str| ml.settings.get(name).cloned().unwrap_or_default();
+    Ok(ml.inputs.first().map(|i| i.version.as_str()) == Some(gold.run_id.as_str())
+        && setting("horizon_jours") == args.horizon_days.to_string()
+        && setting("graine") == args.ml_seed.to_string()
+        && setting("k") == format!("{}..={}", args.k_min, args.k_max))
 }
 
 /// Trains the segmentation and the churn model on the published Gold and publishes gold/ml/.

@@ -82,9 +82,12 @@ fn run_prints_kpis_and_sql_formats_results() {
     );
     assert_eq!(unscored, "n\n0\n");
 
-    // A second run ingests nothing new and publishes a new Gold run.
+    // A second run ingests nothing new and builds nothing again: every layer is up to date.
     let again = ok(dir.path(), &["run"]);
     assert!(again.contains("0 file(s) ingested, 2 unchanged"), "{again}");
+    for layer in ["silver", "gold", "ml"] {
+        assert!(again.contains(&format!("== {layer}: up to date")), "{again}");
+    }
 
     // A bad query fails with the engine's message.
     let bad = lake(dir.path(), &["sql", "SELECT nope FROM gold.kpi_globaux"]);
@@ -149,7 +152,7 @@ fn killed_run_leaves_previous_layers_intact() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_lake"))
         .current_dir(dir.path())
-        .args(["run"])
+        .args(["run", "--force"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -206,7 +209,7 @@ fn killed_run_leaves_previous_layers_intact() {
         kpis
     );
 
-    ok(dir.path(), &["run"]);
+    ok(dir.path(), &["run", "--force"]);
     assert_ne!(
         read(&dir.path().join("lake/gold/_current.json")),
         gold_pointer

@@ -71,7 +71,8 @@ impl RunSettings {
         ])
     }
 
-    fn recorded(&self) -> BTreeMap<String, String> {
+    /// The settings as a layer's manifest records them.
+    pub fn recorded(&self) -> BTreeMap<String, String> {
         let mut vars = self.template_vars();
         vars.insert(
             "as_of".into(),

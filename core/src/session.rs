@@ -112,14 +112,7 @@ impl LakeSession {
             }
         }
         let engine = self.engine.to_string();
-        let inputs = bronze
-            .files
-            .iter()
-            .map(|f| InputRef {
-                name: f.source_name.clone(),
-                version: f.sha256.clone(),
-            })
-            .collect();
+        let inputs = silver_inputs(&bronze);
         let run = pipeline::run_layer(
             &self.layer_context(&engine),
             Layer::Silver,
@@ -155,6 +148,30 @@ impl LakeSession {
         )
         .await;
         self.settle_timeout(run).await
+    }
+
+    /// The current run of Silver or Gold when it was built from what the layer would read now
+    /// (the Bronze files, or the current Silver run) with the same settings: building the layer
+    /// again would give the same tables.
+    pub async fn current_if_up_to_date(
+        &self,
+        layer: Layer,
+        settings: &RunSettings,
+    ) -> Result<Option<LayerManifest>> {
+        let inputs = match layer {
+            Layer::Silver => silver_inputs(&BronzeManifest::load(&self.lake).await?),
+            Layer::Gold => match crate::publish::current(&self.lake, Layer::Silver).await? {
+                Some(silver) => vec![InputRef {
+                    name: "silver".into(),
+                    version: silver.run_id,
+                }],
+                None => return Ok(None),
+            },
+            Layer::Ml => return Ok(None),
+        };
+        Ok(crate::publish::current(&self.lake, layer)
+            .await?
+            .filter(|m| m.inputs == inputs && m.settings == settings.recorded()))
     }
 
     /// A job abandoned on timeout may still run on the in-process scheduler: cancel it there,
@@ -218,6 +235,18 @@ impl LakeSession {
             .await?;
         Ok((kpis, segments))
     }
+}
+
+/// What a Silver run reads: every Bronze file, with its content hash.
+fn silver_inputs(bronze: &BronzeManifest) -> Vec<InputRef> {
+    bronze
+        .files
+        .iter()
+        .map(|f| InputRef {
+            name: f.source_name.clone(),
+            version: f.sha256.clone(),
+        })
+        .collect()
 }
 
 /// The reference time of a run: given, else the generator's (from its manifest in the source

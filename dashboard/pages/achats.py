@@ -7,6 +7,7 @@ import csv
 import io
 
 import streamlit as st
+
 from lake_dashboard import api, fr, ui
 
 CURSORS = "achats_curseurs"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
+
 from lake_dashboard import api, charts, fr, ui
 
 

@@ -6,9 +6,20 @@ import datetime as dt
 
 import plotly.graph_objects as go
 import streamlit as st
+
 from lake_dashboard import api, charts, fr, ui
 
 GRAINS = {"jour": "date", "semaine": "semaine", "mois": "mois", "heure": "heure"}
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the week or month holding `day`: weekly and monthly rows are keyed on
+    it, so a period starting mid-month still shows that month."""
+    if grain == "mois":
+        return day.replace(day=1)
+    if grain == "semaine":
+        return day - dt.timedelta(days=day.weekday())
+    return day
 
 
 def body() -> None:
@@ -28,10 +39,8 @@ def body() -> None:
             format="DD/MM/YYYY",
         )
         if isinstance(chosen, tuple) and len(chosen) == 2:
-            params["debut"], params["fin"] = (
-                chosen[0].isoformat(),
-                chosen[1].isoformat(),
-            )
+            params["debut"] = period_start(chosen[0], grain).isoformat()
+            params["fin"] = chosen[1].isoformat()
     ventes = api.rows("/ventes", **params)
     if not ventes:
         ui.empty()
@@ -48,6 +57,8 @@ def body() -> None:
             )
         )
         fig.update_yaxes(ticksuffix=" €")
+        if grain != "heure":
+            charts.french_dates(fig, [v[key] for v in ventes], monthly=grain == "mois")
         st.plotly_chart(fig, width="stretch")
         total = sum(v["ca"] for v in ventes)
         cols = st.columns(3)
@@ -72,6 +83,7 @@ def body() -> None:
         )
     )
     fig.update_yaxes(ticksuffix=" %")
+    charts.french_dates(fig, [c["mois"] for c in croissance], monthly=True)
     st.plotly_chart(fig, width="stretch")
     st.dataframe(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
+
 from lake_dashboard import api, charts, fr, ui
 
 
@@ -29,6 +30,7 @@ def body() -> None:
                 )
             )
         fig.update_yaxes(ticksuffix=" %")
+        charts.french_dates(fig, months, monthly=True)
         st.plotly_chart(fig, width="stretch")
         st.dataframe(
             [

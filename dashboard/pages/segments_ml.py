@@ -4,6 +4,7 @@ report."""
 from __future__ import annotations
 
 import streamlit as st
+
 from lake_dashboard import api, fr, ui
 
 

@@ -4,6 +4,7 @@ few seconds. They live in MongoDB: without it the API says so, and this page say
 from __future__ import annotations
 
 import streamlit as st
+
 from lake_dashboard import api, fr, ui
 
 REFRESH_SECONDS = 5

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from conftest import Api, publish_golden, start_api
 
 DASHBOARD = Path(__file__).resolve().parents[1]

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Api, publish_golden, start_api
 from streamlit.testing.v1 import AppTest
+
+from conftest import Api, publish_golden, start_api
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = sorted(p.name for p in (Path(APP).parent / "pages").glob("*.py"))
