@@ -523,10 +523,12 @@ async fn ml_up_to_date(session: &LakeSession, args: &MlArgs) -> Result<bool> {
         return Ok(false);
     };
     let setting = |name: &str| ml.settings.get(name).cloned().unwrap_or_default();
-    Ok(ml.inputs.first().map(|i| i.version.as_str()) == Some(gold.run_id.as_str())
-        && setting("horizon_jours") == args.horizon_days.to_string()
-        && setting("graine") == args.ml_seed.to_string()
-        && setting("k") == format!("{}..={}", args.k_min, args.k_max))
+    Ok(
+        ml.inputs.first().map(|i| i.version.as_str()) == Some(gold.run_id.as_str())
+            && setting("horizon_jours") == args.horizon_days.to_string()
+            && setting("graine") == args.ml_seed.to_string()
+            && setting("k") == format!("{}..={}", args.k_min, args.k_max),
+    )
 }
 
 /// Trains the segmentation and the churn model on the published Gold and publishes gold/ml/.

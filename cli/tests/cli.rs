@@ -86,7 +86,10 @@ fn run_prints_kpis_and_sql_formats_results() {
     let again = ok(dir.path(), &["run"]);
     assert!(again.contains("0 file(s) ingested, 2 unchanged"), "{again}");
     for layer in ["silver", "gold", "ml"] {
-        assert!(again.contains(&format!("== {layer}: up to date")), "{again}");
+        assert!(
+            again.contains(&format!("== {layer}: up to date")),
+            "{again}"
+        );
     }
 
     // A bad query fails with the engine's message.
