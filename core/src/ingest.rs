@@ -410,6 +410,7 @@ async fn convert_to_bronze(
         file: name.to_string(),
         reason,
     };
+    let mut lines = LineCounter::open(path)?;
     let file = File::open(path).map_err(io_err(path))?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -462,7 +463,9 @@ async fn convert_to_bronze(
                 return Err(refuse(format!("unreadable CSV at line {line}: {e}")));
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines
+            .first_line_of(&record, reader.position().byte())
+            .map_err(io_err(path))?;
         for (b, &pos) in batch.columns.iter_mut().zip(&positions) {
             match record.get(pos) {
                 None | Some(b"") => b.append_null(),
@@ -513,6 +516,55 @@ async fn convert_to_bronze(
     })?;
     let extra = layout.extra.into_iter().map(|(n, _)| n).collect();
     Ok((rows, malformed, extra))
+}
+
+/// The line a text editor shows for each row of a CSV file (header = line 1).
+///
+/// The csv reader's record positions are where its scan started, before the blank lines it
+/// skips and, in a CRLF file, before the `\n` left over from the previous row's `\r\n` (it ends
+/// a row at its `\r`): rows after a blank line, and every row of a Windows export, came out one
+/// line short or more. This reads the same file alongside, up to where the reader stopped after
+/// each row, counting line breaks: the row ends on the last line read (one before, when the
+/// reader stopped just past a `\n`), and starts as many lines earlier as its fields hold line
+/// breaks.
+struct LineCounter {
+    file: BufReader<File>,
+    /// Bytes read so far, the line breaks among them, and the last of them.
+    offset: u64,
+    breaks: u64,
+    last: u8,
+}
+
+impl LineCounter {
+    fn open(path: &Path) -> Result<Self> {
+        Ok(Self {
+            file: BufReader::with_capacity(1 << 20, File::open(path).map_err(io_err(path))?),
+            offset: 0,
+            breaks: 0,
+            last: 0,
+        })
+    }
+
+    /// The first line of `record`, which the csv reader read up to byte `end`.
+    fn first_line_of(&mut self, record: &csv::ByteRecord, end: u64) -> std::io::Result<u64> {
+        use std::io::BufRead;
+        while self.offset < end {
+            let chunk = self.file.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let wanted = usize::try_from(end - self.offset).unwrap_or(usize::MAX);
+            let taken = &chunk[..chunk.len().min(wanted)];
+            self.breaks += memchr::memchr_iter(b'\n', taken).count() as u64;
+            self.last = taken.last().copied().unwrap_or(self.last);
+            let n = taken.len();
+            self.file.consume(n);
+            self.offset += n as u64;
+        }
+        let last_line = 1 + self.breaks - u64::from(self.last == b'\n');
+        let inner_breaks = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
+        Ok(last_line.saturating_sub(inner_breaks))
+    }
 }
 
 /// Bronze files per entity, for registering the Bronze tables.

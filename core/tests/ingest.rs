@@ -229,3 +229,42 @@ async fn odd_but_readable_files_are_kept_and_reported() {
     );
     assert_eq!(lake.value("SELECT COUNT(*) FROM bronze.clients").await, "0");
 }
+
+/// `_ligne` is the line a text editor shows for the row, header included, whether the file
+/// ends its lines with LF or with CRLF (a Windows export), across a quoted field holding a line
+/// break and a blank line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_numbers_are_the_editors_with_lf_and_crlf() {
+    let lines = [
+        "id_achat,id_client,date_achat,montant,produit",
+        "1,1,2025-03-03 10:15:00,100.00,Livre",
+        "2,1,2025-03-04 10:15:00,20.00,\"Livre",
+        "de poche\"",
+        "",
+        "3,1,2025-03-05 10:15:00,30.00,Livre",
+    ];
+    for (name, ending) in [("achats_lf.csv", "\n"), ("achats_crlf.csv", "\r\n")] {
+        let lake = TestLake::open().await;
+        write(&lake, "clients.csv", CLIENTS.as_bytes());
+        write(
+            &lake,
+            name,
+            format!("{}{ending}", lines.join(ending)).as_bytes(),
+        );
+        let report = ingest(&lake).await;
+        assert_eq!(report.ingested.len(), 2, "{name}");
+        // Row 2 starts on line 3 and its product spans lines 3 and 4; line 5 is blank.
+        assert_eq!(
+            lake.rows(
+                "SELECT id_achat, CAST(_ligne AS VARCHAR) AS ligne FROM bronze.achats ORDER BY _ligne"
+            )
+            .await,
+            vec![
+                vec!["1".to_string(), "2".to_string()],
+                vec!["2".to_string(), "3".to_string()],
+                vec!["3".to_string(), "6".to_string()],
+            ],
+            "{name}"
+        );
+    }
+}
