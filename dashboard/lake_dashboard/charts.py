@@ -22,6 +22,42 @@ def french_dates(fig: go.Figure, values: list[str], monthly: bool) -> None:
         fig.update_xaxes(tickformat="%d/%m/%Y")
 
 
+# Per kind of value: the hover text's number format and text around it, and the axis suffix.
+UNITS = {
+    "euros": (",.2f", "", " €", " €"),
+    "pourcentage": (".1f", "", " %", " %"),
+    "indice": (".2f", "indice ", "", ""),
+}
+
+
+def add_bars(
+    fig: go.Figure,
+    labels: list[str],
+    values: list[float],
+    unit: str,
+    name: str | None = None,
+    horizontal: bool = False,
+) -> go.Figure:
+    """Bars of `values` (euros, percentages already × 100, or indices) on `fig`."""
+    number, before, after, suffix = UNITS[unit]
+    value_axis = "x" if horizontal else "y"
+    hover = f"{before}%{{{value_axis}:{number}}}{after}"
+    fig.add_trace(
+        go.Bar(
+            x=values if horizontal else labels,
+            y=labels if horizontal else values,
+            orientation="h" if horizontal else "v",
+            name=name,
+            hovertemplate=hover,
+        )
+    )
+    if horizontal:
+        fig.update_xaxes(ticksuffix=suffix)
+    else:
+        fig.update_yaxes(ticksuffix=suffix)
+    return fig
+
+
 def figure(title: str | None = None) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(

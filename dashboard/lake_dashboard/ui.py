@@ -50,5 +50,10 @@ def page(title: str, body: Callable[[], None], caption: str | None = None) -> No
     _watch_version()
 
 
+def table(rows: list[dict[str, object]]) -> None:
+    """Rows already formatted in French, as a full-width table without an index."""
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
 def empty(message: str = "Aucune donnée pour cette sélection.") -> None:
     st.info(message, icon=":material/info:")

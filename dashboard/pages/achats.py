@@ -65,7 +65,7 @@ def body() -> None:
     if not achats:
         ui.empty("Aucun achat ne correspond à ces filtres.")
     else:
-        st.dataframe(
+        ui.table(
             [
                 {
                     "Achat": a["id_achat"],
@@ -77,9 +77,7 @@ def body() -> None:
                     "Montant": fr.euros(a["montant"]),
                 }
                 for a in achats
-            ],
-            hide_index=True,
-            width="stretch",
+            ]
         )
     cols = st.columns(3)
     if cols[0].button("Page précédente", disabled=len(cursors) == 1):

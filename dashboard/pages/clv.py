@@ -24,7 +24,7 @@ def body() -> None:
     fig.update_xaxes(ticksuffix=" €")
     st.plotly_chart(fig, width="stretch")
     st.subheader("Meilleurs clients")
-    st.dataframe(
+    ui.table(
         [
             {
                 "Client": c["id_client"],
@@ -35,9 +35,7 @@ def body() -> None:
                 "Ancienneté (jours)": fr.nombre(c["anciennete_jours"]),
             }
             for c in clv[:50]
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
     st.caption("Le détail d'un client est sur la page « Fiche client ».")
 

@@ -85,7 +85,7 @@ def body() -> None:
     fig.update_yaxes(ticksuffix=" %")
     charts.french_dates(fig, [c["mois"] for c in croissance], monthly=True)
     st.plotly_chart(fig, width="stretch")
-    st.dataframe(
+    ui.table(
         [
             {
                 "Mois": fr.mois(c["mois"]),
@@ -95,9 +95,7 @@ def body() -> None:
                 "Sur un an": fr.variation(c["croissance_yoy"]),
             }
             for c in croissance
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

@@ -39,7 +39,7 @@ def body() -> None:
     if not achats:
         ui.empty("Ce client n'a encore rien acheté.")
         return
-    st.dataframe(
+    ui.table(
         [
             {
                 "Achat": a["id_achat"],
@@ -48,9 +48,7 @@ def body() -> None:
                 "Montant": fr.euros(a["montant"]),
             }
             for a in achats
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

@@ -3,7 +3,6 @@ map, which would fetch its shapes from the internet)."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from lake_dashboard import api, charts, fr, ui
@@ -16,17 +15,14 @@ def body() -> None:
     if not pays:
         ui.empty()
         return
-    fig = charts.figure("Chiffre d'affaires par pays")
-    fig.add_trace(
-        go.Bar(
-            x=[p["pays"] or "Inconnu" for p in pays],
-            y=[p["ca"] for p in pays],
-            hovertemplate="%{y:,.2f} €",
-        )
+    fig = charts.add_bars(
+        charts.figure("Chiffre d'affaires par pays"),
+        [p["pays"] or "Inconnu" for p in pays],
+        [p["ca"] for p in pays],
+        "euros",
     )
-    fig.update_yaxes(ticksuffix=" €")
     st.plotly_chart(fig, width="stretch")
-    st.dataframe(
+    ui.table(
         [
             {
                 "Pays": p["pays"] or "Inconnu",
@@ -37,9 +33,7 @@ def body() -> None:
                 "Panier moyen": fr.euros(p["panier_moyen"]),
             }
             for p in pays
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from lake_dashboard import api, charts, fr, ui
@@ -14,18 +13,15 @@ def body() -> None:
         ui.empty()
         return
     top = produits[:15]
-    fig = charts.figure("Les 15 premiers produits par chiffre d'affaires")
-    fig.add_trace(
-        go.Bar(
-            x=[p["ca"] for p in reversed(top)],
-            y=[p["produit"] for p in reversed(top)],
-            orientation="h",
-            hovertemplate="%{x:,.2f} €",
-        )
+    fig = charts.add_bars(
+        charts.figure("Les 15 premiers produits par chiffre d'affaires"),
+        [p["produit"] for p in reversed(top)],
+        [p["ca"] for p in reversed(top)],
+        "euros",
+        horizontal=True,
     )
-    fig.update_xaxes(ticksuffix=" €")
     st.plotly_chart(fig, width="stretch")
-    st.dataframe(
+    ui.table(
         [
             {
                 "Rang": p["rang_ca"],
@@ -39,9 +35,7 @@ def body() -> None:
                 "Croissance": fr.variation(p["croissance_mom"]),
             }
             for p in produits
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

@@ -32,7 +32,7 @@ def body() -> None:
         fig.update_yaxes(ticksuffix=" %")
         charts.french_dates(fig, months, monthly=True)
         st.plotly_chart(fig, width="stretch")
-        st.dataframe(
+        ui.table(
             [
                 {
                     "Mois": fr.mois(r["mois"]),
@@ -46,9 +46,7 @@ def body() -> None:
                     "Churn": fr.pourcentage(r["taux_churn"]),
                 }
                 for r in retention
-            ],
-            hide_index=True,
-            width="stretch",
+            ]
         )
     st.subheader("Clients les plus à risque (modèle de churn)")
     risques = api.rows("/ml/churn", limit=20)
@@ -57,7 +55,7 @@ def body() -> None:
             "Le modèle de churn n'a pas été entraîné (voir la page « Segments ML »)."
         )
         return
-    st.dataframe(
+    ui.table(
         [
             {
                 "Client": r["id_client"],
@@ -65,9 +63,7 @@ def body() -> None:
                 "Risque": r["risque"],
             }
             for r in risques
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

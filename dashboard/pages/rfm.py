@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from lake_dashboard import api, charts, fr, ui
@@ -15,25 +14,12 @@ def body() -> None:
         return
     fig = charts.figure("Clients et chiffre d'affaires par segment")
     names = [s["segment"] for s in segments]
-    fig.add_trace(
-        go.Bar(
-            x=names,
-            y=[s["part_clients"] * 100 for s in segments],
-            name="Part des clients",
-            hovertemplate="%{y:.1f} %",
+    for key, name in (("part_clients", "Part des clients"), ("part_ca", "Part du CA")):
+        charts.add_bars(
+            fig, names, [s[key] * 100 for s in segments], "pourcentage", name
         )
-    )
-    fig.add_trace(
-        go.Bar(
-            x=names,
-            y=[s["part_ca"] * 100 for s in segments],
-            name="Part du CA",
-            hovertemplate="%{y:.1f} %",
-        )
-    )
-    fig.update_yaxes(ticksuffix=" %")
     st.plotly_chart(fig, width="stretch")
-    st.dataframe(
+    ui.table(
         [
             {
                 "Segment": s["segment"],
@@ -46,9 +32,7 @@ def body() -> None:
                 "Montant moyen": fr.euros(s["montant_moyen"]),
             }
             for s in segments
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from lake_dashboard import api, charts, fr, ui
@@ -25,13 +24,11 @@ def body() -> None:
         if not points:
             ui.empty()
             continue
-        fig = charts.figure()
-        fig.add_trace(
-            go.Bar(
-                x=[label(p["valeur"]) for p in points],
-                y=[p["indice"] for p in points],
-                hovertemplate="indice %{y:.2f}",
-            )
+        fig = charts.add_bars(
+            charts.figure(),
+            [label(p["valeur"]) for p in points],
+            [p["indice"] for p in points],
+            "indice",
         )
         fig.add_hline(y=1.0, line_dash="dot")
         st.plotly_chart(fig, width="stretch")

@@ -20,7 +20,7 @@ def body() -> None:
         ui.empty(statuts.get("segmentation", "Aucun segment publié."))
     else:
         st.metric("Silhouette du k choisi", fr.nombre(segments[0]["silhouette"], 3))
-        st.dataframe(
+        ui.table(
             [
                 {
                     "Segment": s["segment_ml"],
@@ -34,14 +34,12 @@ def body() -> None:
                     "Ancienneté (jours)": fr.nombre(s["centre_anciennete_jours"], 0),
                 }
                 for s in segments
-            ],
-            hide_index=True,
-            width="stretch",
+            ]
         )
     st.subheader("Rapport des modèles")
     if "churn" in statuts:
         st.write(f"Modèle de churn : {statuts['churn']}")
-    st.dataframe(
+    ui.table(
         [
             {
                 "Modèle": r["modele"],
@@ -51,9 +49,7 @@ def body() -> None:
                 else r["texte"],
             }
             for r in rapport
-        ],
-        hide_index=True,
-        width="stretch",
+        ]
     )
 
 

@@ -31,12 +31,12 @@ def live() -> None:
     if not alertes:
         ui.empty("Aucune alerte.")
     else:
-        st.dataframe(alertes, hide_index=True, width="stretch")
+        ui.table(alertes)
     st.subheader("Dernières fenêtres")
     if not fenetres:
         ui.empty("Aucune fenêtre écrite pour l'instant.")
     else:
-        st.dataframe(fenetres, hide_index=True, width="stretch")
+        ui.table(fenetres)
     st.caption(f"{fr.nombre(len(fenetres))} fenêtres affichées.")
 
 
