@@ -482,7 +482,7 @@ async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
         };
         match current {
             Some(run) => println!(
-                "== {}: up to date (run {}, from the same inputs and settings; --force builds \
+                "== {}: up to date (run {}, from the same inputs, settings and SQL; --force builds \
                  it again)",
                 layer.name(),
                 run.run_id

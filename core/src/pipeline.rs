@@ -82,6 +82,39 @@ impl RunSettings {
     }
 }
 
+/// The manifest setting that fingerprints what a layer's models compute: the SHA-256 of every
+/// model's rendered SQL (and, for Silver, of the reference tables), so a run from edited SQL
+/// (`--sql-dir`) or another catalogue is never mistaken for an up-to-date one.
+pub const SQL_FINGERPRINT: &str = "sql_sha256";
+
+/// The settings a layer run records in its manifest: `settings` and the SQL fingerprint.
+pub fn recorded_settings(
+    project: &SqlProject,
+    layer: Layer,
+    settings: &RunSettings,
+) -> Result<BTreeMap<String, String>> {
+    use sha2::{Digest, Sha256};
+    let vars = settings.template_vars();
+    let mut hasher = Sha256::new();
+    for model in project.in_order(layer)? {
+        hasher.update(model.file.as_bytes());
+        hasher.update(model.render(&vars)?.as_bytes());
+    }
+    if layer == Layer::Silver {
+        for (key, text) in project.references() {
+            hasher.update(key.as_bytes());
+            hasher.update(text.as_bytes());
+        }
+    }
+    let digest = hasher.finalize();
+    let mut recorded = settings.recorded();
+    recorded.insert(
+        SQL_FINGERPRINT.to_string(),
+        digest.iter().map(|b| format!("{b:02x}")).collect(),
+    );
+    Ok(recorded)
+}
+
 /// Progress of a layer run, for display.
 #[derive(Debug, Clone)]
 pub enum ModelEvent<'a> {
@@ -307,7 +340,7 @@ pub async fn run_layer(
         started_at,
         finished_at: now(),
         inputs,
-        settings: settings.recorded(),
+        settings: recorded_settings(project, layer, settings)?,
         tables,
         previous_runs: Vec::new(),
     };

@@ -169,9 +169,10 @@ impl LakeSession {
             },
             Layer::Ml => return Ok(None),
         };
+        let recorded = pipeline::recorded_settings(&self.project, layer, settings)?;
         Ok(crate::publish::current(&self.lake, layer)
             .await?
-            .filter(|m| m.inputs == inputs && m.settings == settings.recorded()))
+            .filter(|m| m.inputs == inputs && m.settings == recorded))
     }
 
     /// A job abandoned on timeout may still run on the in-process scheduler: cancel it there,
