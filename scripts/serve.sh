@@ -57,7 +57,7 @@ wait_for "lake-api" "http://127.0.0.1:$api_port/health" "${pids[0]}"
 
 LAKE_API_URL="http://127.0.0.1:$api_port" "$python" -m streamlit run "$root/dashboard/app.py" \
   --server.headless true --server.address 127.0.0.1 --server.port "$dashboard_port" \
-  --browser.gatherUsageStats false >/dev/null 2>&1 &
+  --browser.gatherUsageStats false --client.toolbarMode viewer >/dev/null 2>&1 &
 pids+=($!)
 wait_for "the dashboard" "http://127.0.0.1:$dashboard_port/_stcore/health" "${pids[1]}"
 

@@ -40,6 +40,14 @@ def nombre(value: float | None, decimales: int = 0) -> str:
     return text.replace(",", THIN_SPACE).replace(".", ",")
 
 
+def valeur(value: float | None, decimales: int = 3) -> str:
+    """A figure of any size, without useless decimals: `90.0` → `90`, `0.3762` → `0,376`."""
+    if _missing(value):
+        return MISSING
+    text = nombre(value, decimales)
+    return text.rstrip("0").rstrip(",") if "," in text else text
+
+
 def euros(value: float | None, decimales: int = 2) -> str:
     """`1234.56` → `1 234,56 €`."""
     if _missing(value):

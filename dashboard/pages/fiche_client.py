@@ -28,7 +28,8 @@ def body() -> None:
     cols = st.columns(4)
     cols[0].metric("Segment RFM", rfm.get("segment") or fr.MISSING)
     cols[1].metric("CLV 12 mois", fr.euros(clv.get("clv_12m")))
-    cols[2].metric("Segment ML", segment.get("libelle") or fr.MISSING)
+    # A segment's name is too long for a metric box.
+    cols[2].markdown(f"Segment ML\n\n**{segment.get('libelle') or fr.MISSING}**")
     cols[3].metric(
         "Risque de churn",
         churn.get("risque") or fr.MISSING,

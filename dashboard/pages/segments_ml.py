@@ -44,7 +44,7 @@ def body() -> None:
             {
                 "Modèle": r["modele"],
                 "Indicateur": r["indicateur"],
-                "Valeur": fr.nombre(r["valeur"], 3)
+                "Valeur": fr.valeur(r["valeur"])
                 if r["valeur"] is not None
                 else r["texte"],
             }

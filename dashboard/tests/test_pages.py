@@ -68,7 +68,7 @@ def test_home_shows_the_hand_worked_kpis(api_url: str) -> None:
         "Panier moyen": f"67,50{NBSP}€",
         "CLV moyenne (12 mois)": f"{clv_text}{NBSP}€",
         # (2/3 + 0 + 1/2) / 3 over April, May and June.
-        "Rétention mensuelle moyenne": f"38,9{NBSP}%",
+        "Rétention moyenne (mois)": f"38,9{NBSP}%",
         # 2410 / (7 × 810).
         "Indice de Gini": "0,425",
     }
