@@ -73,7 +73,7 @@ def body() -> None:
                     "Date": fr.date(a["date_achat"]),
                     "Heure": a["date_achat"][11:16],
                     "Produit": a["produit"],
-                    "Pays": a["pays"],
+                    "Pays": a["pays"] or fr.MISSING,
                     "Montant": fr.euros(a["montant"]),
                 }
                 for a in achats

@@ -159,6 +159,18 @@ pub async fn get_with(api: &Api, path: &str, headers: &[(&str, &str)]) -> (u16, 
     (status, body)
 }
 
+/// GET `path` from two APIs (the lake store's and MongoDB's): both answer 200 with the same
+/// JSON body.
+pub async fn same_answer(on_lake: &Api, on_mongo: &Api, path: &str) {
+    let (lake_status, from_lake) = get(on_lake, path).await;
+    let (mongo_status, from_mongo) = get(on_mongo, path).await;
+    assert_eq!((lake_status, mongo_status), (200, 200), "{path}");
+    assert_eq!(
+        from_lake, from_mongo,
+        "{path} differs between the lake and MongoDB"
+    );
+}
+
 #[allow(unused_imports)]
 pub use lake_testkit::{FerretDb, installed_tool, venv_python};
 
