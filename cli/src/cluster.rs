@@ -209,7 +209,8 @@ async fn start(state_dir: &Path, spec: &ClusterSpec) -> Result<ClusterState> {
     let scheduler_binary = find_binary("lake-scheduler", spec.bin_dir.as_deref())?;
     let executor_binary = find_binary("lake-executor", spec.bin_dir.as_deref())?;
     let host = &spec.bind_host;
-    let scheduler_port = port_or_free(spec.scheduler_port, host)?;
+    let ports = ClusterPorts::choose(spec)?;
+    let scheduler_port = ports.scheduler;
     let scheduler_url = format!("df://{host}:{scheduler_port}");
 
     let since_ms = now_ms();
@@ -245,22 +246,7 @@ async fn start(state_dir: &Path, spec: &ClusterSpec) -> Result<ClusterState> {
 
     for index in 0..spec.executors {
         let name = format!("executor-{}", index + 1);
-        let port = |offset: u16| -> Result<u16> {
-            if spec.executor_base_port == 0 {
-                port_or_free(0, host)
-            } else {
-                let wanted = u32::from(spec.executor_base_port) + 3 * index as u32 + offset as u32;
-                u16::try_from(wanted).context("executor ports run past 65535")
-            }
-        };
-        let ports = (|| Ok::<_, anyhow::Error>((port(0)?, port(1)?, port(2)?)))();
-        let (flight, grpc, health) = match ports {
-            Ok(p) => p,
-            Err(e) => {
-                stop_children(&mut children);
-                return Err(e);
-            }
-        };
+        let [flight, grpc, health] = ports.executors[index];
         let work = state_dir.join("work").join(&name);
         std::fs::create_dir_all(&work)
             .with_context(|| format!("cannot create {}", work.display()))?;
@@ -618,14 +604,52 @@ fn find_binary(name: &str, bin_dir: Option<&Path>) -> Result<PathBuf> {
         })
 }
 
-fn port_or_free(port: u16, host: &str) -> Result<u16> {
-    if port != 0 {
-        return Ok(port);
+/// The ports of one cluster: the scheduler's, then each executor's Flight, gRPC and health ports.
+struct ClusterPorts {
+    scheduler: u16,
+    executors: Vec<[u16; 3]>,
+}
+
+impl ClusterPorts {
+    /// Chooses every port before any process starts. A port left at 0 is asked of the system;
+    /// the probing listeners stay open until all ports are chosen, so one cluster never gets
+    /// the same free port twice (a port is only taken for real when its process binds it).
+    fn choose(spec: &ClusterSpec) -> Result<Self> {
+        let host = spec.bind_host.as_str();
+        let mut probes = Vec::new();
+        let mut free_port = |fixed: u16| -> Result<u16> {
+            if fixed != 0 {
+                return Ok(fixed);
+            }
+            let listener = TcpListener::bind((host, 0))
+                .with_context(|| format!("cannot find a free port on {host}"))?;
+            let port = listener
+                .local_addr()
+                .with_context(|| format!("cannot find a free port on {host}"))?
+                .port();
+            probes.push(listener);
+            Ok(port)
+        };
+        let scheduler = free_port(spec.scheduler_port)?;
+        let mut executors = Vec::with_capacity(spec.executors);
+        for index in 0..spec.executors {
+            let mut three = [0u16; 3];
+            for (offset, port) in three.iter_mut().enumerate() {
+                *port = if spec.executor_base_port == 0 {
+                    free_port(0)?
+                } else {
+                    let wanted =
+                        u32::from(spec.executor_base_port) + 3 * index as u32 + offset as u32;
+                    u16::try_from(wanted).context("executor ports run past 65535")?
+                };
+            }
+            executors.push(three);
+        }
+        Ok(Self {
+            scheduler,
+            executors,
+        })
     }
-    TcpListener::bind((host, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .with_context(|| format!("cannot find a free port on {host}"))
 }
 
 fn absolute(path: &Path) -> Result<String> {

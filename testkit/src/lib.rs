@@ -13,12 +13,24 @@ mod s3;
 pub use kafka::Kafka;
 pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
-/// A free loopback port (free when asked; the server binds it right after).
+/// A free loopback port (free when asked; the server binds it right after). Never the same port
+/// twice in one test process: the system may hand a just-released port out again before the
+/// server that was given it has bound it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Waits until `port` accepts connections, or panics after `limit` with `log`'s content.
