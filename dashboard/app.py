@@ -25,6 +25,11 @@ PAGES = {
             title="Fraîcheur des données",
             icon=":material/schedule:",
         ),
+        st.Page(
+            "pages/qualite.py",
+            title="Qualité des données",
+            icon=":material/fact_check:",
+        ),
     ],
     "Ventes": [
         st.Page(

@@ -779,6 +779,33 @@ def kpi_rfm(rfm: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def kpi_rfm_grille(rfm: pd.DataFrame) -> pd.DataFrame:
+    grouped = rfm.groupby(["r_score", "f_score", "segment"])
+    out = pd.DataFrame(
+        {"nb_clients": grouped.size(), "ca": grouped["montant"].sum()}
+    ).reset_index()
+    out["part_clients"] = out["nb_clients"] / out["nb_clients"].sum()
+    out["part_ca"] = out["ca"] / out["ca"].sum()
+    return out
+
+
+def kpi_clv_deciles(clv: pd.DataFrame) -> pd.DataFrame:
+    ranked = clv.reset_index(drop=True)
+    ranked["decile"] = ntile(ranked, ["clv_12m", "id_client"], [True, True], 10)
+    grouped = ranked.groupby("decile")["clv_12m"]
+    out = pd.DataFrame(
+        {
+            "nb_clients": grouped.size(),
+            "clv_min": grouped.min(),
+            "clv_max": grouped.max(),
+            "clv_totale": grouped.sum(),
+        }
+    )
+    out["clv_moyenne"] = out["clv_totale"] / out["nb_clients"]
+    out["part_clv"] = out["clv_totale"] / out["clv_totale"].sum()
+    return out.reset_index()
+
+
 def concentration(acheteurs: pd.DataFrame) -> pd.DataFrame:
     n = len(acheteurs)
     if n == 0:
@@ -956,11 +983,13 @@ def gold(s: Tables) -> Tables:
             "semaine",
         ),
         "kpi_clv": clv,
+        "kpi_clv_deciles": kpi_clv_deciles(clv),
         "kpi_croissance": kpi_croissance(calendrier, a),
         "kpi_globaux": kpi_globaux(a, c, clv, retention, concentrated, p),
         "kpi_produits": kpi_produits(a, p),
         "kpi_retention": retention,
         "kpi_rfm": kpi_rfm(rfm),
+        "kpi_rfm_grille": kpi_rfm_grille(rfm),
         "lorenz": lorenz(acheteurs),
         "saisonnalite": saisonnalite(ca_jour, temps, facts),
     }

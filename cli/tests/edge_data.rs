@@ -430,10 +430,12 @@ fn assert_no_purchase(lake_dir: &Path, clients: u64) {
         "dim_rfm",
         "dim_produits",
         "kpi_clv",
+        "kpi_clv_deciles",
         "kpi_retention",
         "kpi_croissance",
         "kpi_produits",
         "kpi_rfm",
+        "kpi_rfm_grille",
         "saisonnalite",
         "lorenz",
         "cohortes",
@@ -558,7 +560,7 @@ fn one_client_with_one_purchase() {
         "{statuses:?}"
     );
     assert!(
-        statuses[1].starts_with("segmentation,non segmenté: not enough rows to cluster: 1 row"),
+        statuses[1].starts_with("segmentation,non segmenté : trop peu d'acheteurs (1)"),
         "{statuses:?}"
     );
 }

@@ -73,6 +73,31 @@ pub async fn current(lake: &Lake, layer: Layer) -> Result<Option<LayerManifest>>
     lake.get_json(&current_key(layer)).await
 }
 
+/// The manifest of one run of a layer, if that run is still kept.
+pub async fn run_manifest(
+    lake: &Lake,
+    layer: Layer,
+    run_id: &str,
+) -> Result<Option<LayerManifest>> {
+    lake.get_json(&format!("{}_manifest.json", run_prefix(layer, run_id)))
+        .await
+}
+
+/// The Silver a Gold run was built on (its quality report and quarantine explain that Gold's
+/// figures), or the current Silver when that run is no longer kept.
+pub async fn silver_of(lake: &Lake, gold: &LayerManifest) -> Result<Option<LayerManifest>> {
+    let named = gold
+        .inputs
+        .iter()
+        .find(|input| input.name == Layer::Silver.name());
+    if let Some(input) = named
+        && let Some(manifest) = run_manifest(lake, Layer::Silver, &input.version).await?
+    {
+        return Ok(Some(manifest));
+    }
+    current(lake, Layer::Silver).await
+}
+
 /// Makes a finished run the current one, then removes runs no reader can reach any more.
 pub async fn publish(
     lake: &Lake,

@@ -93,8 +93,8 @@ async fn golden_pipeline_on_the_pandas_baseline() {
             replaced.push(format!("{layer}.{table}"));
         }
     }
-    // Every published table (4 Silver, 20 Gold) now reads the baseline's output.
-    assert_eq!(replaced.len(), 24, "{replaced:?}");
+    // Every published table (4 Silver, 22 Gold) now reads the baseline's output.
+    assert_eq!(replaced.len(), 26, "{replaced:?}");
     check_everything(&lake).await;
 }
 
@@ -104,6 +104,7 @@ async fn check_everything(lake: &TestLake) {
     quarantine_and_quality(lake).await;
     gold_dimensions(lake).await;
     gold_rfm(lake).await;
+    gold_dashboard_grids(lake).await;
     gold_facts(lake).await;
     gold_kpis(lake).await;
     gold_analytics(lake).await;
@@ -357,6 +358,60 @@ async fn gold_rfm(lake: &TestLake) {
             row(&["8", "75", "1", "45.00", "121", "En hibernation"]),
         ]
     );
+}
+
+/// The dashboard's precomputed grids: the R × F heatmap and the CLV deciles.
+async fn gold_dashboard_grids(lake: &TestLake) {
+    // Each buyer has its own (r_score, f_score) pair (see gold_rfm): 7 cells of one buyer each.
+    let grille = lake
+        .rows("SELECT CAST(r_score AS VARCHAR) AS r, CAST(f_score AS VARCHAR) AS f, segment, CAST(nb_clients AS VARCHAR) AS n, CAST(ca AS VARCHAR) AS ca_txt FROM gold.kpi_rfm_grille ORDER BY r_score, f_score")
+        .await;
+    assert_eq!(
+        grille,
+        vec![
+            row(&["1", "1", "En hibernation", "1", "25.00"]),
+            row(&["1", "2", "En hibernation", "1", "45.00"]),
+            row(&["2", "2", "En hibernation", "1", "50.00"]),
+            row(&["2", "3", "À risque", "1", "210.00"]),
+            row(&["3", "5", "Fidèles", "1", "300.00"]),
+            row(&["4", "4", "Fidèles", "1", "100.00"]),
+            row(&["5", "1", "Nouveaux", "1", "80.00"]),
+        ]
+    );
+    assert_close(
+        lake.number("SELECT part_ca FROM gold.kpi_rfm_grille WHERE r_score = 3 AND f_score = 5")
+            .await,
+        300.0 / 810.0,
+        "part_ca of cell (3, 5)",
+    );
+
+    // clv_12m (see gold_kpis), ascending: c5 103.8, c2 172.3, c8 219.2, c4 730.5, c3 759.4,
+    // c1 928.6, c6 960. NTILE(10) over 7 buyers gives 7 deciles of one buyer each.
+    let ascending = [
+        25.0 * 365.25 / 88.0,
+        50.0 * 365.25 / 106.0,
+        45.0 * 365.25 / 75.0,
+        100.0 * 365.25 / 50.0,
+        210.0 * 365.25 / 101.0,
+        300.0 * 365.25 / 118.0,
+        960.0,
+    ];
+    let total: f64 = ascending.iter().sum();
+    assert_eq!(
+        lake.value("SELECT CAST(COUNT(*) AS VARCHAR) || ',' || CAST(SUM(nb_clients) AS VARCHAR) AS n FROM gold.kpi_clv_deciles")
+            .await,
+        "7,7"
+    );
+    for (decile, clv) in ascending.iter().enumerate() {
+        let decile = decile + 1;
+        let what = format!("decile {decile}");
+        let select = |column: &str| {
+            format!("SELECT {column} FROM gold.kpi_clv_deciles WHERE decile = {decile}")
+        };
+        assert_close(lake.number(&select("clv_min")).await, *clv, &what);
+        assert_close(lake.number(&select("clv_max")).await, *clv, &what);
+        assert_close(lake.number(&select("part_clv")).await, clv / total, &what);
+    }
 }
 
 async fn gold_facts(lake: &TestLake) {

@@ -8,7 +8,11 @@ from lake_dashboard import api, fr, ui
 
 
 def body() -> None:
-    client = st.number_input("Identifiant client", min_value=0, value=1, step=1)
+    # `?client=<id>` (the links of other pages) picks the client; 1 otherwise.
+    asked = st.query_params.get("client", "1")
+    default = int(asked) if asked.isdigit() else 1
+    client = st.number_input("Identifiant client", min_value=0, value=default, step=1)
+    st.query_params["client"] = str(int(client))
     try:
         fiche = api.get(f"/clients/{int(client)}")
     except api.ApiError as error:

@@ -8,6 +8,43 @@ import streamlit as st
 
 from lake_dashboard import api, charts, fr, ui
 
+# (indicator of the model report, label), lowest risk first.
+BANDS = [
+    ("clients_risque_faible", "Risque faible"),
+    ("clients_risque_moyen", "Risque moyen"),
+    ("clients_risque_eleve", "Risque élevé"),
+]
+
+
+def risk_bands() -> None:
+    """Buyers per churn risk band, as the ML stage counted them in its report."""
+    report = {
+        r["indicateur"]: r["valeur"]
+        for r in api.rows("/ml/rapport")
+        if r["modele"] == "churn"
+    }
+    counts = [report.get(key) for key, _ in BANDS]
+    if any(c is None for c in counts):
+        return
+    st.subheader("Acheteurs par niveau de risque de churn")
+    total = sum(counts) or 1
+    cols = st.columns(len(BANDS))
+    for col, (_, label), count in zip(cols, BANDS, counts, strict=True):
+        col.metric(
+            label,
+            fr.nombre(count),
+            help=f"{fr.pourcentage(count / total)} des acheteurs",
+        )
+    fig = charts.figure()
+    charts.add_bars(
+        fig,
+        [label for _, label in BANDS],
+        [c / total * 100 for c in counts],
+        "pourcentage",
+    )
+    fig.update_layout(height=260)
+    st.plotly_chart(fig, width="stretch")
+
 
 def body() -> None:
     kpis = api.get("/kpis/globaux")
@@ -48,6 +85,7 @@ def body() -> None:
                 for r in retention
             ]
         )
+    risk_bands()
     st.subheader("Clients les plus à risque (modèle de churn)")
     risques = api.rows("/ml/churn", limit=20)
     if not risques:

@@ -87,6 +87,41 @@ def test_analytics_and_client_pages_show_the_hand_worked_figures(api_url: str) -
     assert fiche["CA total"] == f"300,00{NBSP}€"
 
 
+def test_quality_rfm_and_clv_pages_show_the_hand_worked_figures(api_url: str) -> None:
+    # core/tests/golden.rs: 11 client rows (8 kept, 1 quarantined), 24 purchase rows (12 kept,
+    # 10 quarantined).
+    at = app(api_url, "qualite.py")
+    shown = metrics(at)
+    assert shown["Clients : lignes lues → gardées"] == "11 → 8"
+    assert shown["Achats : lignes lues → gardées"] == "24 → 12"
+    assert shown["Clients en quarantaine"] == "1"
+    assert shown["Achats en quarantaine"] == "10"
+    quarantined = at.dataframe[-1].value
+    assert list(quarantined["Ligne"])[:2] == [15, 16]
+    assert list(quarantined["Raison"])[:2] == [
+        "montant illisible",
+        "montant nul ou négatif",
+    ]
+    assert list(quarantined["Fichier"])[-1] == "clients.csv"
+
+    # En hibernation: c2 (50), c8 (45), c5 (25), largest amount first.
+    at = app(api_url, "rfm.py")
+    at.selectbox(key="segment_rfm").select("En hibernation").run()
+    assert not at.exception
+    buyers = at.dataframe[-1].value
+    assert list(buyers["Client"]) == [2, 8, 5]
+    assert list(buyers["Montant"]) == [
+        f"50,00{NBSP}€",
+        f"45,00{NBSP}€",
+        f"25,00{NBSP}€",
+    ]
+
+    # Seven buyers, one per decile; the highest clv_12m is c6's 80 × 12.
+    deciles = app(api_url, "clv.py").dataframe[0].value
+    assert list(deciles["Décile"]) == [f"D{d}" for d in range(1, 8)]
+    assert list(deciles["CLV max."])[-1] == f"960,00{NBSP}€"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

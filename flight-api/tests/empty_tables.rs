@@ -18,8 +18,12 @@ const CLIENTS: &str = "id_client,nom,email,date_inscription,pays\n\
 const NO_PURCHASE: &str = "id_achat,id_client,date_achat,montant,produit\n";
 
 /// Every data endpoint: (path, whether its body is a `data` list that must be empty).
-const ENDPOINTS: [(&str, bool); 22] = [
+const ENDPOINTS: [(&str, bool); 27] = [
     ("/kpis/clv", true),
+    ("/kpis/clv/deciles", true),
+    ("/kpis/rfm/grille", true),
+    ("/kpis/rfm/clients?segment=Champions", true),
+    ("/qualite/quarantaine", true),
     ("/kpis/retention", true),
     ("/kpis/rfm", true),
     ("/kpis/produits", true),
@@ -41,6 +45,7 @@ const ENDPOINTS: [(&str, bool); 22] = [
     ("/clients", false),
     ("/clients/1", false),
     ("/ml/rapport", false),
+    ("/qualite", false),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

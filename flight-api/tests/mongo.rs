@@ -52,6 +52,12 @@ async fn the_api_on_mongodb_answers_like_on_the_lake() {
         "/ml/segments",
         "/ml/churn",
         "/ml/rapport",
+        "/kpis/rfm/grille",
+        "/kpis/rfm/clients?segment=En%20hibernation",
+        "/kpis/clv/deciles",
+        "/qualite",
+        "/qualite/quarantaine",
+        "/qualite/quarantaine?entite=achats&raison=client_inconnu",
     ] {
         same_answer(&on_lake, &on_mongo, path).await;
     }

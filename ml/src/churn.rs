@@ -111,6 +111,9 @@ pub fn evaluate(scores: &[f64], churned: &[bool]) -> Option<Evaluation> {
     })
 }
 
+/// The risk bands of [`risk_band`], lowest first.
+pub const RISK_BANDS: [&str; 3] = ["faible", "moyen", "élevé"];
+
 /// Risk band of a churn score, in French for the dashboard.
 pub fn risk_band(score: f64) -> &'static str {
     if score >= 0.6 {

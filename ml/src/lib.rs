@@ -20,4 +20,4 @@ pub use error::MlError;
 pub use segmentation::{
     Segmentation, SegmentationConfig, Standardised, log_standardise, segment, silhouette,
 };
-pub use stage::{MlConfig, MlSummary, SegmentationSummary, run_ml};
+pub use stage::{MlConfig, MlSummary, NotBuilt, SegmentationSummary, run_ml};

@@ -14,7 +14,7 @@ use datafusion::common::TableReference;
 use lake_core::publish::{self, InputRef, LayerManifest, PublishedTable};
 use lake_core::{LakeError, LakeSession, Layer, catalog};
 
-use crate::churn::{ChurnModel, Evaluation, evaluate, risk_band};
+use crate::churn::{ChurnModel, Evaluation, RISK_BANDS, evaluate, risk_band};
 use crate::error::MlError;
 use crate::features::{ClientFeatures, FEATURES, FeatureSource, SEGMENT_FEATURES};
 use crate::profiles::{SegmentProfile, profiles};
@@ -85,6 +85,20 @@ pub struct SegmentationSummary {
     pub seconds: f64,
 }
 
+/// Why a model was not built: in English for the command line, in French for the report that
+/// the dashboard shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotBuilt {
+    pub reason: String,
+    pub raison: String,
+}
+
+impl std::fmt::Display for NotBuilt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// What the stage found, for the summary line and the report table.
 #[derive(Debug, Clone)]
 pub struct MlSummary {
@@ -93,9 +107,9 @@ pub struct MlSummary {
     pub buyers: usize,
     /// `Err(reason)` when there are too few buyers to segment (fewer than two per segment of
     /// the smallest k): the segment tables are published empty.
-    pub segmentation: Result<SegmentationSummary, String>,
+    pub segmentation: Result<SegmentationSummary, NotBuilt>,
     /// `Err(reason)` when the data cannot train a churn model (too short a history).
-    pub churn: Result<ChurnReport, String>,
+    pub churn: Result<ChurnReport, NotBuilt>,
 }
 
 /// Runs the stage on the session's published Gold and publishes `gold/ml/`.
@@ -130,14 +144,19 @@ pub async fn run_ml(
     // few for the smallest k leave the segment tables empty, with the reason in the report.
     seg_config.k_max = seg_config.k_max.min(current.ids.len() / 2);
     let (segmentation, labels) = if seg_config.k_max < seg_config.k_min {
+        let buyers = current.ids.len();
         (
-            Err(format!(
-                "{}",
-                MlError::TooFewRows {
-                    rows: current.ids.len(),
+            Err(NotBuilt {
+                reason: MlError::TooFewRows {
+                    rows: buyers,
                     k: seg_config.k_min,
                 }
-            )),
+                .to_string(),
+                raison: format!(
+                    "trop peu d'acheteurs ({buyers}) pour {} segments d'au moins deux acheteurs",
+                    seg_config.k_min
+                ),
+            }),
             SegmentLabels::default(),
         )
     } else {
@@ -163,16 +182,41 @@ pub async fn run_ml(
 
     on_step("churn model (logistic regression, out-of-time evaluation)");
     let (churn, scores) = match &cutoffs {
-        None => (Err("no purchase in Gold".to_string()), Vec::new()),
+        None => (
+            Err(NotBuilt {
+                reason: "no purchase in Gold".into(),
+                raison: "aucun achat dans Gold".into(),
+            }),
+            Vec::new(),
+        ),
         Some(cutoffs) => match churn_model(&source, cutoffs, config.horizon_days, &current).await {
             Ok((report, scores)) => (Ok(report), scores),
             Err(e @ (MlError::OneSidedLabels { .. } | MlError::TooFewRows { .. })) => (
-                Err(format!(
-                    "not enough history for a churn model with a training cutoff at {} \
+                Err(NotBuilt {
+                    reason: format!(
+                        "not enough history for a churn model with a training cutoff at {} \
                          (ref_date - 2 x {} days): {e}",
-                    cutoffs.train.date(),
-                    config.horizon_days
-                )),
+                        cutoffs.train.date(),
+                        config.horizon_days
+                    ),
+                    raison: format!(
+                        "historique trop court pour un modèle de churn entraîné au {} \
+                         (ref_date - 2 × {} jours) : {}",
+                        cutoffs.train.date().format("%d/%m/%Y"),
+                        config.horizon_days,
+                        match e {
+                            MlError::OneSidedLabels {
+                                positives,
+                                negatives,
+                                needed,
+                            } => format!(
+                                "il faut au moins {needed} clients de chaque classe, \
+                                 {positives} partis et {negatives} restés"
+                            ),
+                            _ => "trop peu de clients à cette date".to_string(),
+                        }
+                    ),
+                }),
                 Vec::new(),
             ),
             Err(e) => return Err(e),
@@ -195,7 +239,7 @@ pub async fn run_ml(
         ("scores_churn", scores_churn(&current, &scores)?),
         (
             "model_report",
-            model_report(&summary, config, &gold.run_id)?,
+            model_report(&summary, config, &gold.run_id, &scores)?,
         ),
     ];
     let mut published = std::collections::BTreeMap::new();
@@ -426,6 +470,7 @@ fn model_report(
     summary: &MlSummary,
     config: &MlConfig,
     gold_run: &str,
+    scores: &[f64],
 ) -> Result<RecordBatch, MlError> {
     let mut rows: Vec<(&str, String, Option<f64>, Option<String>)> = vec![
         (
@@ -464,7 +509,7 @@ fn model_report(
             "segmentation",
             "statut".into(),
             None,
-            Some(format!("non segmenté: {reason}")),
+            Some(format!("non segmenté : {}", reason.raison)),
         )),
         Ok(s) => {
             rows.extend([
@@ -504,7 +549,7 @@ fn model_report(
             "churn",
             "statut".into(),
             None,
-            Some(format!("non entraîné: {reason}")),
+            Some(format!("non entraîné : {}", reason.raison)),
         )),
         Ok(r) => {
             let date = |d: NaiveDateTime| Some(d.date().to_string());
@@ -570,6 +615,16 @@ fn model_report(
             ]);
             for (feature, weight) in &r.weights {
                 rows.push(("churn", format!("poids_{feature}"), Some(*weight), None));
+            }
+            // Buyers per risk band, for the dashboard (every band listed, even when empty).
+            for band in RISK_BANDS {
+                let buyers = scores.iter().filter(|s| risk_band(**s) == band).count();
+                rows.push((
+                    "churn",
+                    format!("clients_risque_{}", band.replace('é', "e")),
+                    Some(buyers as f64),
+                    None,
+                ));
             }
         }
     }

@@ -7,7 +7,7 @@ use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use lake_core::{EngineKind, LakeOptions, LakeSession, Layer, RunSettings, publish};
 use lake_generator::{ChurnSignal, DefectRates, GenerateConfig};
-use lake_ml::stage::ChurnReport;
+use lake_ml::stage::{ChurnReport, NotBuilt};
 use lake_ml::{MlConfig, run_ml};
 
 /// A lake built from generated data, Silver and Gold published (DataFusion engine: the stage
@@ -45,7 +45,7 @@ async fn count(session: &LakeSession, sql: &str) -> i64 {
     column.value(0)
 }
 
-fn trained(report: &Result<ChurnReport, String>) -> &ChurnReport {
+fn trained(report: &Result<ChurnReport, NotBuilt>) -> &ChurnReport {
     report
         .as_ref()
         .unwrap_or_else(|reason| panic!("no churn model: {reason}"))
@@ -105,6 +105,29 @@ async fn planted_churn_is_found_and_every_buyer_is_scored() {
         .await,
         buyers
     );
+    // The report counts the buyers of each risk band as the scores table holds them.
+    for (band, indicateur) in [
+        ("faible", "clients_risque_faible"),
+        ("moyen", "clients_risque_moyen"),
+        ("élevé", "clients_risque_eleve"),
+    ] {
+        assert_eq!(
+            count(
+                &session,
+                &format!(
+                    "SELECT CAST(valeur AS BIGINT) FROM gold.model_report \
+                     WHERE modele = 'churn' AND indicateur = '{indicateur}'"
+                )
+            )
+            .await,
+            count(
+                &session,
+                &format!("SELECT COUNT(*) FROM gold.scores_churn WHERE risque = '{band}'")
+            )
+            .await,
+            "{band}"
+        );
+    }
     let k = summary.segmentation.as_ref().expect("segmented").k;
     assert!((3..=8).contains(&k));
     assert_eq!(

@@ -62,3 +62,45 @@ pub async fn croissance(
     let q = TableQuery::table("kpi_croissance").order_by("mois", false);
     Ok(list(rows(&state, &q).await?))
 }
+
+/// `gold.kpi_rfm_grille`: the R × F grid (buyers and revenue per score pair), for a heatmap.
+pub async fn rfm_grille(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("kpi_rfm_grille")
+        .order_by("r_score", false)
+        .order_by("f_score", false);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.dim_rfm` of one segment (`segment`, required), largest amount first: `limit`, `offset`.
+pub async fn rfm_clients(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let (segment, limit, offset) = read_params(query, |p| {
+        let segment = p
+            .text("segment")?
+            .ok_or_else(|| ApiError::bad("segment", "give the RFM segment, e.g. Champions"))?;
+        Ok((segment, p.limit()?, p.offset()?))
+    })?;
+    let q = TableQuery::table("dim_rfm")
+        .filter("segment", Op::Eq, Value::Text(segment))
+        .order_by("montant", true)
+        .order_by("id_client", false)
+        .limit(limit)
+        .offset(offset);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `gold.kpi_clv_deciles`: the distribution of the 12-month CLV over all buyers, by decile.
+pub async fn clv_deciles(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table("kpi_clv_deciles").order_by("decile", false);
+    Ok(list(rows(&state, &q).await?))
+}

@@ -9,6 +9,7 @@ pub mod kpis;
 pub mod ml;
 pub mod openapi;
 pub mod params;
+pub mod qualite;
 pub mod temps_reel;
 
 use std::collections::BTreeMap;
@@ -98,6 +99,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(get("/kpis/clv", kpis::clv))
         .service(get("/kpis/retention", kpis::retention))
         .service(get("/kpis/rfm", kpis::rfm))
+        .service(get("/kpis/rfm/grille", kpis::rfm_grille))
+        .service(get("/kpis/rfm/clients", kpis::rfm_clients))
+        .service(get("/kpis/clv/deciles", kpis::clv_deciles))
         .service(get("/kpis/produits", kpis::produits))
         .service(get("/kpis/croissance", kpis::croissance))
         .service(get("/ventes", analytics::ventes))
@@ -111,6 +115,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(get("/ml/segments", ml::segments))
         .service(get("/ml/churn", ml::churn))
         .service(get("/ml/rapport", ml::rapport))
+        .service(get("/qualite", qualite::rapport))
+        .service(get("/qualite/quarantaine", qualite::quarantaine))
         .service(get("/temps-reel/fenetres", temps_reel::fenetres))
         .service(get("/temps-reel/alertes", temps_reel::alertes));
 }

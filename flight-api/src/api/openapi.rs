@@ -9,6 +9,7 @@ use super::params::{DEFAULT_LIMIT, MAX_LIMIT};
 
 #[derive(Clone, Copy)]
 enum Kind {
+    Bool,
     Int,
     Num,
     Text,
@@ -16,7 +17,7 @@ enum Kind {
     DateTime,
 }
 
-use Kind::{Date, DateTime, Int, Num, Text};
+use Kind::{Bool, Date, DateTime, Int, Num, Text};
 
 /// Columns of every table the API serves, as the Gold SQL models and the ML stage write them.
 const TABLES: &[(&str, &[(&str, Kind)])] = &[
@@ -73,6 +74,63 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("recence_moyenne", Num),
             ("frequence_moyenne", Num),
             ("montant_moyen", Num),
+        ],
+    ),
+    (
+        "kpi_rfm_grille",
+        &[
+            ("r_score", Int),
+            ("f_score", Int),
+            ("segment", Text),
+            ("nb_clients", Int),
+            ("part_clients", Num),
+            ("ca", Num),
+            ("part_ca", Num),
+        ],
+    ),
+    (
+        "kpi_clv_deciles",
+        &[
+            ("decile", Int),
+            ("nb_clients", Int),
+            ("clv_min", Num),
+            ("clv_max", Num),
+            ("clv_moyenne", Num),
+            ("clv_totale", Num),
+            ("part_clv", Num),
+        ],
+    ),
+    (
+        "quality",
+        &[
+            ("table", Text),
+            ("colonne", Text),
+            ("dimension", Text),
+            ("controle", Text),
+            ("observe", Int),
+            ("nb_echecs", Int),
+            ("pct_echecs", Num),
+            ("seuil", Num),
+            ("bloquant", Bool),
+            ("ok", Bool),
+        ],
+    ),
+    (
+        "quarantine",
+        &[
+            ("entite", Text),
+            ("raison", Text),
+            ("fichier_source", Text),
+            ("ligne_source", Int),
+            ("id_client", Text),
+            ("nom", Text),
+            ("email", Text),
+            ("date_inscription", Text),
+            ("pays", Text),
+            ("id_achat", Text),
+            ("date_achat", Text),
+            ("montant", Text),
+            ("produit", Text),
         ],
     ),
     (
@@ -232,6 +290,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
 
 fn kind_schema(kind: Kind) -> Json {
     let mut schema = match kind {
+        Bool => json!({ "type": "boolean" }),
         Int => json!({ "type": "integer" }),
         Num => json!({ "type": "number" }),
         Text => json!({ "type": "string" }),
@@ -486,6 +545,17 @@ pub fn openapi() -> Json {
         "/kpis/globaux": operation("Headline KPIs", vec![], reference("kpi_globaux")),
         "/kpis/clv": operation("Customer lifetime value, largest first",
             [vec![param("id_client", id(), "one client")], limit_offset()].concat(), data_of("kpi_clv")),
+        "/kpis/clv/deciles": operation("The 12-month CLV over all buyers, by decile", vec![], data_of("kpi_clv_deciles")),
+        "/kpis/rfm/grille": operation("The R × F grid: buyers and revenue per score pair", vec![], data_of("kpi_rfm_grille")),
+        "/kpis/rfm/clients": operation("Buyers of one RFM segment, largest amount first",
+            [vec![json!({ "name": "segment", "in": "query", "required": true, "schema": plain("RFM segment, e.g. Champions"), "description": "the segment" })], limit_offset()].concat(),
+            data_of("dim_rfm")),
+        "/qualite": operation("The Silver quality report of the served Gold: one row per check", vec![], data_of("quality")),
+        "/qualite/quarantaine": operation("Quarantined rows with their source file and line", [vec![
+            param("entite", text(&["clients", "achats"]), "one entity"),
+            param("raison", plain("quarantine reason, e.g. montant_invalide"), "one reason"),
+            param("fichier", plain("source file name, e.g. achats.csv"), "one source file"),
+        ], limit_offset()].concat(), data_of("quarantine")),
         "/kpis/retention": operation("Monthly retention", vec![], data_of("kpi_retention")),
         "/kpis/rfm": operation("RFM segments: buyers and revenue", vec![], data_of("kpi_rfm")),
         "/kpis/produits": operation("Products by revenue", vec![], data_of("kpi_produits")),

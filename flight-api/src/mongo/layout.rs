@@ -29,11 +29,13 @@ pub struct Pointer {
 }
 
 /// The Gold tables the API serves (everything else stays in the lake); a load needs them all.
-pub const GOLD_TABLES: [&str; 19] = [
+pub const GOLD_TABLES: [&str; 21] = [
     "kpi_globaux",
     "kpi_clv",
     "kpi_retention",
     "kpi_rfm",
+    "kpi_rfm_grille",
+    "kpi_clv_deciles",
     "kpi_produits",
     "kpi_croissance",
     "fact_achats",
@@ -51,6 +53,10 @@ pub const GOLD_TABLES: [&str; 19] = [
     "dim_produits",
 ];
 
+/// The Silver tables the API serves (the quality report and the quarantined rows), from the
+/// Silver run the loaded Gold was built on; their collections are keyed `silver.<table>`.
+pub const SILVER_TABLES: [&str; 2] = ["silver.quality", "silver.quarantine"];
+
 /// The ML tables the API serves, loaded when `lake ml` has published them.
 pub const ML_TABLES: [&str; 4] = [
     "segments_ml",
@@ -67,9 +73,15 @@ pub fn version_tag(version: &str) -> String {
         .collect()
 }
 
-/// `<table>__<version tag>`.
+/// A table's key in [`Pointer::collections`]: MongoDB keys cannot hold a dot, so a layer prefix
+/// is joined with `_` (`silver.quality` → `silver_quality`).
+pub fn pointer_key(table: &str) -> String {
+    table.replace('.', "_")
+}
+
+/// `<table>__<version tag>`, with the table as its [`pointer_key`] (`silver_quality__<tag>`).
 pub fn collection_name(table: &str, version: &str) -> String {
-    format!("{table}__{}", version_tag(version))
+    format!("{}__{}", pointer_key(table), version_tag(version))
 }
 
 /// The version a collection belongs to, if it is one of ours.
@@ -96,7 +108,16 @@ pub fn indexes(table: &str) -> Vec<Document> {
             doc! { "id_client": 1 },
             doc! { "clv_12m": -1, "id_client": 1 },
         ],
-        "dim_rfm" | "segments_ml" => vec![doc! { "id_client": 1 }],
+        "dim_rfm" => vec![
+            doc! { "id_client": 1 },
+            doc! { "segment": 1, "montant": -1, "id_client": 1 },
+        ],
+        "segments_ml" => vec![doc! { "id_client": 1 }],
+        "silver.quarantine" => vec![
+            doc! { "entite": 1, "fichier_source": 1, "ligne_source": 1 },
+            doc! { "entite": 1, "raison": 1, "fichier_source": 1, "ligne_source": 1 },
+            doc! { "raison": 1, "entite": 1, "fichier_source": 1, "ligne_source": 1 },
+        ],
         "scores_churn" => vec![
             doc! { "id_client": 1 },
             doc! { "score_churn": -1, "id_client": 1 },
@@ -123,5 +144,9 @@ mod tests {
             Some("20261128T160102123Z_1a2b3c4d_2026X")
         );
         assert_eq!(version_of_collection("_serving"), None);
+        assert_eq!(
+            collection_name("silver.quality", "20261128T160102123Z-1a2b3c4d"),
+            "silver_quality__20261128T160102123Z_1a2b3c4d"
+        );
     }
 }

@@ -17,8 +17,8 @@ use mongodb::bson::{Document, doc};
 use mongodb::error::ErrorKind;
 
 use super::layout::{
-    GOLD_TABLES, ML_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, collection_name, indexes,
-    version_of_collection, version_tag,
+    GOLD_TABLES, ML_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, SILVER_TABLES,
+    collection_name, indexes, pointer_key, version_of_collection, version_tag,
 };
 use crate::store::rows_from_batches;
 
@@ -213,7 +213,8 @@ pub async fn load(
     }
     let mut collections = BTreeMap::new();
     let mut tables = BTreeMap::new();
-    let sources = table_sources(&gold, ml.as_ref())?;
+    let silver = publish::silver_of(lake, &gold).await?;
+    let sources = table_sources(&gold, silver.as_ref(), ml.as_ref())?;
     for (table, folder) in sources {
         let started = Instant::now();
         let name = collection_name(&table, &version);
@@ -225,7 +226,7 @@ pub async fn load(
             seconds,
         });
         tables.insert(table.clone(), (rows, seconds));
-        collections.insert(table, name);
+        collections.insert(pointer_key(&table), name);
     }
 
     // The switch: one replace of the pointer document.
@@ -292,6 +293,7 @@ fn compact_stamp(timestamp: &str) -> String {
 /// Folder of every served table in the published manifests.
 fn table_sources(
     gold: &LayerManifest,
+    silver: Option<&LayerManifest>,
     ml: Option<&LayerManifest>,
 ) -> Result<Vec<(String, String)>, LoadError> {
     let mut out = Vec::new();
@@ -301,6 +303,12 @@ fn table_sources(
             .get(table)
             .ok_or_else(|| LoadError::MissingTable(table.to_string()))?;
         out.push((table.to_string(), published.path.clone()));
+    }
+    for qualified in SILVER_TABLES {
+        let table = qualified.trim_start_matches("silver.");
+        if let Some(published) = silver.and_then(|m| m.tables.get(table)) {
+            out.push((qualified.to_string(), published.path.clone()));
+        }
     }
     for table in ML_TABLES {
         if let Some(published) = ml.and_then(|m| m.tables.get(table)) {

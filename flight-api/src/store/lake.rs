@@ -78,7 +78,7 @@ impl LakeStore {
         let ml = publish::current(&self.lake, Layer::Ml)
             .await
             .map_err(unavailable)?;
-        let silver = publish::current(&self.lake, Layer::Silver)
+        let silver = publish::silver_of(&self.lake, &gold)
             .await
             .map_err(unavailable)?;
         let run = |m: &Option<LayerManifest>| m.as_ref().map(|m| m.run_id.clone());
@@ -229,7 +229,7 @@ impl Snapshot for Loaded {
             && let Some(page) = index.page(query)
         {
             let failed = |reason: String| StoreError::Query {
-                table: query.table.to_string(),
+                table: super::qualified(query.table),
                 reason,
             };
             let page = page.map_err(|e| failed(e.to_string()))?;
@@ -309,12 +309,13 @@ fn outage_or(
 /// Runs `query` with DataFusion over the tables of `ctx`.
 async fn query_rows(ctx: &SessionContext, query: &TableQuery) -> Result<Vec<Row>, StoreError> {
     let failed = |e: datafusion::error::DataFusionError| StoreError::Query {
-        table: query.table.to_string(),
+        table: super::qualified(query.table),
         reason: e.to_string(),
     };
-    let name = TableReference::partial("gold", query.table);
+    let (schema, table) = super::schema_and_name(query.table);
+    let name = TableReference::partial(schema, table);
     if !ctx.table_exist(name.clone()).map_err(failed)? {
-        return Err(StoreError::MissingTable(query.table.to_string()));
+        return Err(StoreError::MissingTable(super::qualified(query.table)));
     }
     let mut df = ctx.table(name).await.map_err(failed)?;
     for f in &query.filters {
@@ -342,7 +343,7 @@ async fn query_rows(ctx: &SessionContext, query: &TableQuery) -> Result<Vec<Row>
     }
     let batches = df.collect().await.map_err(outage_or(failed))?;
     super::rows_from_batches(&batches).map_err(|reason| StoreError::Query {
-        table: query.table.to_string(),
+        table: super::qualified(query.table),
         reason,
     })
 }

@@ -63,7 +63,8 @@ pub struct After {
 /// What the API asks a store for.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableQuery {
-    /// A Gold (or ML) table name, e.g. `fact_achats`.
+    /// A Gold (or ML) table name, e.g. `fact_achats`, or a Silver table qualified with its
+    /// layer, e.g. `silver.quality` (see [`qualified`]).
     pub table: &'static str,
     pub filters: Vec<Filter>,
     pub after: Option<After>,
@@ -131,10 +132,12 @@ pub enum StoreError {
     /// Nothing to serve yet.
     #[error("nothing is published yet: {0}")]
     NotPublished(String),
-    /// A table the served version does not have (e.g. ML tables before `lake ml`).
-    #[error("table gold.{0} is not in the served version")]
+    /// A table the served version does not have (e.g. ML tables before `lake ml`); the name is
+    /// qualified, e.g. `gold.scores_churn`.
+    #[error("table {0} is not in the served version")]
     MissingTable(String),
-    #[error("query on gold.{table} failed: {reason}")]
+    /// `table` is qualified, e.g. `gold.fact_achats`.
+    #[error("query on {table} failed: {reason}")]
     Query { table: String, reason: String },
 }
 
@@ -159,12 +162,27 @@ pub trait Snapshot: Send + Sync {
     fn freshness(&self) -> Freshness;
 }
 
-/// Tables whose size is bounded by the calendar, the catalogue or the countries, not by the
-/// number of clients or purchases: their answers are kept in memory for the version's lifetime.
-pub const BOUNDED_TABLES: [&str; 17] = [
+/// `(layer schema, table)` of a [`TableQuery::table`]: `silver.quality` → (`silver`,
+/// `quality`); a bare name is a Gold (or ML) table.
+pub fn schema_and_name(table: &str) -> (&str, &str) {
+    table.split_once('.').unwrap_or(("gold", table))
+}
+
+/// The qualified name of a [`TableQuery::table`], for messages: `gold.fact_achats`.
+pub fn qualified(table: &str) -> String {
+    let (schema, name) = schema_and_name(table);
+    format!("{schema}.{name}")
+}
+
+/// Tables whose size is bounded by the calendar, the catalogue, the countries or the checks, not
+/// by the number of clients or purchases: their answers are kept in memory for the version's
+/// lifetime.
+pub const BOUNDED_TABLES: [&str; 20] = [
     "kpi_globaux",
     "kpi_retention",
     "kpi_rfm",
+    "kpi_rfm_grille",
+    "kpi_clv_deciles",
     "kpi_produits",
     "kpi_croissance",
     "fact_ca_jour",
@@ -179,6 +197,7 @@ pub const BOUNDED_TABLES: [&str; 17] = [
     "dim_produits",
     "segments_profils",
     "model_report",
+    "silver.quality",
 ];
 
 /// Most answers one version keeps (each is a few rows to a few thousand).

@@ -13,7 +13,7 @@ use tokio::sync::RwLock;
 use super::{
     After, AnswerCache, Freshness, GoldStore, Op, Row, Snapshot, StoreError, TableQuery, Value,
 };
-use crate::mongo::layout::{POINTER_COLLECTION, POINTER_ID, Pointer};
+use crate::mongo::layout::{POINTER_COLLECTION, POINTER_ID, Pointer, pointer_key};
 
 /// Longest a served version may lag behind the pointer document.
 pub const RECHECK: Duration = Duration::from_millis(200);
@@ -170,8 +170,8 @@ impl MongoSnapshot {
         let collection = self
             .pointer
             .collections
-            .get(query.table)
-            .ok_or_else(|| StoreError::MissingTable(query.table.to_string()))?;
+            .get(&pointer_key(query.table))
+            .ok_or_else(|| StoreError::MissingTable(super::qualified(query.table)))?;
         let mut sort = Document::new();
         for o in &query.order {
             sort.insert(o.column, if o.descending { -1 } else { 1 });

@@ -234,6 +234,114 @@ pub async fn hand_checked_values(api: &Api, lake: &Path, store: &str) {
             .is_some_and(|t| t.starts_with("non entraîné")),
         "{status_row}"
     );
+    dashboard_aggregates(api).await;
+    data_quality(api).await;
+}
+
+/// The dashboard's grids: R × F cells, a segment's buyers, CLV deciles (see golden.rs).
+async fn dashboard_aggregates(api: &Api) {
+    let (_, grille) = get(api, "/kpis/rfm/grille").await;
+    let cells: Vec<(i64, i64, i64)> = data(&grille)
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap_or(-1);
+            (n("r_score"), n("f_score"), n("nb_clients"))
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (1, 1, 1),
+            (1, 2, 1),
+            (2, 2, 1),
+            (2, 3, 1),
+            (3, 5, 1),
+            (4, 4, 1),
+            (5, 1, 1)
+        ]
+    );
+    close(&data(&grille)[4]["ca"], 300.0, "ca of cell (3, 5)");
+
+    // En hibernation: c2 (50), c8 (45), c5 (25), largest amount first; pages of two.
+    let ids = |body: &Value| -> Vec<i64> {
+        data(body)
+            .iter()
+            .filter_map(|r| r["id_client"].as_i64())
+            .collect()
+    };
+    let (_, first) = get(api, "/kpis/rfm/clients?segment=En%20hibernation&limit=2").await;
+    let (_, second) = get(
+        api,
+        "/kpis/rfm/clients?segment=En%20hibernation&limit=2&offset=2",
+    )
+    .await;
+    assert_eq!((ids(&first), ids(&second)), (vec![2, 8], vec![5]));
+    let (status, missing) = get(api, "/kpis/rfm/clients").await;
+    assert_eq!(
+        (status, &missing["error"]["parameter"]),
+        (400, &json!("segment"))
+    );
+
+    // clv_12m ascending: c5, c2, c8, c4, c3, c1, c6 (960): one buyer per decile.
+    let (_, deciles) = get(api, "/kpis/clv/deciles").await;
+    let deciles = data(&deciles);
+    assert_eq!(deciles.len(), 7);
+    assert_eq!(deciles[0]["decile"], 1);
+    close(&deciles[0]["clv_min"], 25.0 * 365.25 / 88.0, "decile 1");
+    close(&deciles[6]["clv_max"], 960.0, "decile 7");
+}
+
+/// `/qualite` and `/qualite/quarantaine` (see golden.rs, quarantine_and_quality).
+async fn data_quality(api: &Api) {
+    let (_, report) = get(api, "/qualite").await;
+    let failures = |table: &str, check: &str| -> i64 {
+        data(&report)
+            .iter()
+            .find(|r| r["table"] == table && r["controle"] == check)
+            .and_then(|r| r["nb_echecs"].as_i64())
+            .unwrap_or_else(|| panic!("no {table}.{check} in {report}"))
+    };
+    assert_eq!(failures("achats", "taux_quarantaine"), 10);
+    assert_eq!(failures("achats", "quarantaine_client_inconnu"), 2);
+    assert_eq!(failures("clients", "email_corrige"), 1);
+
+    let rows = |body: &Value| -> Vec<(String, String, i64)> {
+        data(body)
+            .iter()
+            .map(|r| {
+                (
+                    r["entite"].as_str().unwrap_or("").to_string(),
+                    r["raison"].as_str().unwrap_or("").to_string(),
+                    r["ligne_source"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect()
+    };
+    let (_, all) = get(api, "/qualite/quarantaine").await;
+    assert_eq!(data(&all).len(), 11);
+    assert_eq!(
+        rows(&all)[0],
+        ("achats".to_string(), "montant_invalide".to_string(), 15)
+    );
+    assert_eq!(data(&all)[0]["fichier_source"], "achats.csv");
+    assert_eq!(data(&all)[0]["id_achat"], "13");
+    let (_, unknown) = get(api, "/qualite/quarantaine?raison=client_inconnu").await;
+    let unknown: Vec<i64> = rows(&unknown).iter().map(|r| r.2).collect();
+    assert_eq!(unknown, [20, 23]);
+    let (_, clients) = get(
+        api,
+        "/qualite/quarantaine?entite=clients&fichier=clients.csv",
+    )
+    .await;
+    assert_eq!(
+        rows(&clients),
+        [("clients".to_string(), "id_client_invalide".to_string(), 8)]
+    );
+    let (_, page) = get(api, "/qualite/quarantaine?entite=achats&limit=3&offset=9").await;
+    assert_eq!(
+        rows(&page),
+        [("achats".to_string(), "ligne_malformee".to_string(), 24)]
+    );
 }
 
 /// `/achats` pagination, order and filters on the golden lake.

@@ -1,0 +1,53 @@
+//! `/qualite`: the Silver quality report and the quarantined rows, with their source file and
+//! line, for the dashboard's "Qualité des données" page.
+
+use actix_web::{HttpResponse, web};
+
+use super::{AppState, Query, list, read_params, rows};
+use crate::error::ApiError;
+use crate::store::{Op, TableQuery, Value};
+
+/// The quality report's table, served from the Silver run the served Gold was built on.
+pub const QUALITY: &str = "silver.quality";
+/// The quarantined rows' table.
+pub const QUARANTINE: &str = "silver.quarantine";
+
+/// `silver.quality`: one row per check (volumes, quarantine per reason, completeness, validity,
+/// uniqueness, coherence), by table and check.
+pub async fn rapport(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = TableQuery::table(QUALITY)
+        .order_by("table", false)
+        .order_by("dimension", false)
+        .order_by("controle", false);
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// `silver.quarantine`, by entity, file and line: `entite` (clients, achats), `raison`,
+/// `fichier` (the source file's name as ingested), `limit`, `offset`.
+pub async fn quarantaine(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = TableQuery::table(QUARANTINE);
+    let (limit, offset) = read_params(query, |p| {
+        if p.has("entite") {
+            let entite = p.choice("entite", &["clients", "achats"], "achats")?;
+            q.add_filter("entite", Op::Eq, Value::Text(entite.into()));
+        }
+        if let Some(raison) = p.text("raison")? {
+            q.add_filter("raison", Op::Eq, Value::Text(raison));
+        }
+        if let Some(fichier) = p.text("fichier")? {
+            q.add_filter("fichier_source", Op::Eq, Value::Text(fichier));
+        }
+        Ok((p.limit()?, p.offset()?))
+    })?;
+    q = q
+        .order_by("entite", false)
+        .order_by("fichier_source", false)
+        .order_by("ligne_source", false)
+        .limit(limit)
+        .offset(offset);
+    Ok(list(rows(&state, &q).await?))
+}
