@@ -84,6 +84,17 @@ pub async fn register_layer(
     let Some(manifest) = publish::current(lake, layer).await? else {
         return Ok(None);
     };
+    register_manifest(ctx, lake, layer, &manifest).await?;
+    Ok(Some(manifest))
+}
+
+/// Registers (or replaces) every table of one published run of `layer` as `schema.table`.
+pub async fn register_manifest(
+    ctx: &SessionContext,
+    lake: &Lake,
+    layer: Layer,
+    manifest: &LayerManifest,
+) -> Result<()> {
     for (table, published) in &manifest.tables {
         register_parquet_folder(
             ctx,
@@ -92,7 +103,7 @@ pub async fn register_layer(
         )
         .await?;
     }
-    Ok(Some(manifest))
+    Ok(())
 }
 
 /// Key of a reference table's CSV in the lake.

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+use crate::clock::now;
 use crate::error::{LakeError, Result};
 use crate::storage::Lake;
 
@@ -211,12 +212,6 @@ pub async fn ingest_folder(
         }
     }
     Ok(report)
-}
-
-pub fn now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {

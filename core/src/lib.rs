@@ -9,6 +9,7 @@
 //! query stages, standalone's and the cluster's).
 
 pub mod catalog;
+pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod execution_engine;

@@ -6,12 +6,14 @@
 //! `-- materialized: staging` writes it as Parquet inside the run folder (`_staging/`) so its
 //! readers scan it instead of recomputing it, without publishing it; tables (the default) are
 //! written as Parquet and published. Models of one layer run in dependency order, found from the
-//! `layer.table` names their SQL reads. `{{ name }}` placeholders take run settings
-//! (`as_of`, thresholds), rendered as SQL literals by the runner.
+//! `layer.table` names their SQL reads (as DataFusion's SQL parser lists them). `{{ name }}`
+//! placeholders take run settings (`as_of`, thresholds), rendered as SQL literals by the runner.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::resolve::resolve_table_references;
 use include_dir::{Dir, include_dir};
 
 use crate::error::{LakeError, Result};
@@ -129,37 +131,44 @@ fn render_template(file: &str, sql: &str, vars: &BTreeMap<String, String>) -> Re
     Ok(out)
 }
 
-/// The SQL text without `--` comments, for finding table references.
-fn strip_comments(sql: &str) -> String {
-    sql.lines()
-        .map(|l| l.split("--").next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// `sql` with every `{{ name }}` placeholder replaced by `NULL`, so it parses without settings.
+fn with_null_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => {
+                out.push_str("NULL");
+                rest = &rest[start + end + 2..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
-/// `layer.table` names read by a SQL text, for the given layer.
-fn table_references(sql: &str, layer: &str) -> BTreeSet<String> {
-    let code = strip_comments(sql);
-    let needle = format!("{layer}.");
+/// Tables of `layer` that a model's SQL reads, as DataFusion's own parser resolves them: names in
+/// comments and string literals, CTE names and columns are not tables. Errors name `file`.
+fn table_references(file: &str, sql: &str, layer: &str) -> Result<BTreeSet<String>> {
+    let statements = DFParser::parse_sql(&with_null_placeholders(sql))
+        .map_err(|e| LakeError::model(file, format!("cannot parse the SQL: {e}")))?;
     let mut found = BTreeSet::new();
-    let bytes = code.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = code[from..].find(&needle) {
-        let start = from + pos;
-        let preceded_by_word = start > 0 && {
-            let c = bytes[start - 1];
-            c.is_ascii_alphanumeric() || c == b'_' || c == b'.'
-        };
-        let name: String = code[start + needle.len()..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if !preceded_by_word && !name.is_empty() {
-            found.insert(name);
-        }
-        from = start + needle.len();
+    for statement in &statements {
+        let (relations, _ctes) = resolve_table_references(statement, true)
+            .map_err(|e| LakeError::model(file, format!("cannot list the tables read: {e}")))?;
+        found.extend(
+            relations
+                .iter()
+                .filter(|r| r.schema() == Some(layer))
+                .map(|r| r.table().to_string()),
+        );
     }
-    found
+    Ok(found)
 }
 
 /// The `-- materialized: …` header of a model (default: table).
@@ -240,9 +249,9 @@ impl SqlProject {
             } else {
                 String::new()
             };
-            let mut depends_on = table_references(&text, layer.name());
-            depends_on.remove(&table);
             let file = format!("sql/{path}");
+            let mut depends_on = table_references(&file, &text, layer.name())?;
+            depends_on.remove(&table);
             models.push(Model {
                 layer,
                 table,
@@ -373,11 +382,25 @@ mod tests {
     #[test]
     fn references_ignore_comments_and_longer_names() {
         let sql = "-- reads gold.not_this\nSELECT * FROM gold.fact_achats f JOIN gold.dim_clients c ON x.gold.y = 1\nJOIN silver.achats a";
-        let refs = table_references(sql, "gold");
+        let refs = table_references("t.sql", sql, "gold").expect("parses");
         assert_eq!(
             refs,
             BTreeSet::from(["fact_achats".into(), "dim_clients".into()])
         );
+    }
+
+    #[test]
+    fn references_ignore_literals_ctes_and_placeholders() {
+        let sql = "WITH gold_recent AS (SELECT * FROM gold.fact_achats WHERE date_achat < {{ as_of }})\n\
+                   SELECT 'gold.kpi_globaux' AS note, 'x -- gold.lorenz' AS other\n\
+                   FROM gold_recent JOIN gold.dim_clients USING (id_client)";
+        let refs = table_references("t.sql", sql, "gold").expect("parses");
+        assert_eq!(
+            refs,
+            BTreeSet::from(["fact_achats".into(), "dim_clients".into()])
+        );
+        let err = table_references("sql/gold/broken.sql", "SELEC 1", "gold").expect_err("not SQL");
+        assert!(err.to_string().contains("sql/gold/broken.sql"), "{err}");
     }
 
     #[test]

@@ -15,8 +15,8 @@ use object_store::{ObjectMeta, ObjectStoreExt};
 use parquet::file::metadata::ParquetMetaDataReader;
 
 use crate::catalog;
+use crate::clock::now;
 use crate::error::{LakeError, Result};
-use crate::ingest::now;
 use crate::models::{Layer, Materialized, Model, SqlProject};
 use crate::publish::{self, InputRef, LayerManifest, PublishedTable};
 use crate::storage::Lake;

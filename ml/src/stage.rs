@@ -10,7 +10,6 @@ use datafusion::arrow::array::{
     ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::common::TableReference;
 use lake_core::publish::{self, InputRef, LayerManifest, PublishedTable};
 use lake_core::{LakeError, LakeSession, Layer, catalog};
 
@@ -118,7 +117,7 @@ pub async fn run_ml(
     config: &MlConfig,
     mut on_step: impl FnMut(&str),
 ) -> Result<(LayerManifest, MlSummary), MlError> {
-    let started_at = lake_core::ingest::now();
+    let started_at = lake_core::clock::now();
     let gold = publish::current(&session.lake, Layer::Gold)
         .await?
         .ok_or_else(|| LakeError::NotPublished {
@@ -269,7 +268,7 @@ pub async fn run_ml(
         as_of: gold.as_of.clone(),
         engine: session.engine.to_string(),
         started_at,
-        finished_at: lake_core::ingest::now(),
+        finished_at: lake_core::clock::now(),
         inputs: vec![InputRef {
             name: "gold".into(),
             version: gold.run_id.clone(),
@@ -279,14 +278,7 @@ pub async fn run_ml(
         previous_runs: Vec::new(),
     };
     let manifest = publish::publish(&session.lake, Layer::Ml, manifest).await?;
-    for (table, t) in &manifest.tables {
-        catalog::register_parquet_folder(
-            &session.ctx,
-            TableReference::partial(Layer::Ml.schema(), table.as_str()),
-            &session.lake.url(&t.path),
-        )
-        .await?;
-    }
+    catalog::register_manifest(&session.ctx, &session.lake, Layer::Ml, &manifest).await?;
     Ok((manifest, summary))
 }
 

@@ -186,7 +186,7 @@ pub async fn load(
         let version = previous.map(|p| p.version).unwrap_or(version);
         return Ok(LoadOutcome::Unchanged { version });
     }
-    let loaded_at = lake_core::ingest::now();
+    let loaded_at = lake_core::clock::now();
     if options.reload {
         version = format!("{version}@{}", compact_stamp(&loaded_at));
     }

@@ -139,22 +139,16 @@ impl LakeStore {
         ];
         for (layer, manifest) in layers {
             let Some(manifest) = manifest else { continue };
-            for (table, published) in &manifest.tables {
-                catalog::register_parquet_folder(
-                    &ctx,
-                    TableReference::partial(layer.schema(), table.as_str()),
-                    &self.lake.url(&published.path),
-                )
+            catalog::register_manifest(&ctx, &self.lake, layer, manifest)
                 .await
                 .map_err(unavailable)?;
-            }
         }
         Ok(Loaded {
             ctx,
             silver,
             gold,
             ml,
-            loaded_at: lake_core::ingest::now(),
+            loaded_at: lake_core::clock::now(),
             checked: Instant::now(),
             cache: Arc::default(),
             purchases: Arc::default(),
