@@ -12,7 +12,7 @@ PYTHON_SOURCES := flight-api/tests benches dashboard
 DASHBOARD_VENV ?= $(HOME)/.cache/lake-dashboard-venv
 export LAKE_DASHBOARD_VENV := $(DASHBOARD_VENV)
 
-.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env compose-check cluster-up cluster-down clean-lake help bench test-dashboard
+.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env compose-check cluster-up cluster-down clean-lake help bench bench-dashboard test-dashboard
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs,"
@@ -20,6 +20,7 @@ help:
 	@echo "make test    formatting, clippy and every test"
 	@echo "make lint    formatting and clippy only"
 	@echo "make cluster-up / cluster-down   a local Ballista cluster (1 scheduler + 2 executors)"
+	@echo "make bench-dashboard          the dashboard's refresh delay to the pixel and page render times"
 
 toolchain:
 	@scripts/ensure-toolchain.sh
@@ -89,6 +90,14 @@ bench: toolchain python-env
 	$(CARGO) build --release --workspace --bins
 	$(VENV)/bin/python benches/engines/bench_engines.py --scale $(SCALE) --runs $(RUNS) \
 		--lake-bin $(CARGO_TARGET_DIR)/release --out benches/results $(BENCH_ARGS)
+
+# The dashboard's refresh time to the pixel (a new Gold → the open home page in headless
+# Chromium shows the new CA, lake store and MongoDB via FerretDB) and each page's render time;
+# results into benches/results/refresh-dashboard-*, shown on the "Fraîcheur des données" page.
+DASHBOARD_BENCH_ARGS ?= --refresh-scale 0.1 --render-scale 1 --rounds 20 --render-repetitions 10
+bench-dashboard: build dashboard-env test-servers
+	$(DASHBOARD_VENV)/bin/python benches/dashboard/bench_dashboard.py \
+		--lake-bin $(CARGO_TARGET_DIR)/debug --out benches/results $(DASHBOARD_BENCH_ARGS)
 
 # A local cluster (1 scheduler + 2 executors) on the default ports 50050-50057.
 cluster-up: build

@@ -635,17 +635,18 @@ async fn mongo_load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<()> {
     let options = lake_api::mongo::load::LoadOptions {
         reload: load_args.reload,
     };
-    let outcome = lake_api::mongo::load::load(&store, &db, options, |event| {
-        if let lake_api::mongo::load::LoadEvent::Table {
+    let outcome = lake_api::mongo::load::load(&store, &db, options, |event| match event {
+        lake_api::mongo::load::LoadEvent::Table {
             table,
             rows,
             seconds,
-        } = event
-        {
-            println!(
-                "  {table:<24} {:>12} documents {seconds:>8.2} s",
-                group_digits(rows)
-            );
+        } => println!(
+            "  {table:<24} {:>12} documents {seconds:>8.2} s",
+            group_digits(rows)
+        ),
+        // Readers see the new version from this line on (the refresh benchmark times it).
+        lake_api::mongo::load::LoadEvent::Switched { version, loaded_at } => {
+            println!("  switched the pointer to {version} at {loaded_at}")
         }
     })
     .await

@@ -10,7 +10,7 @@ import streamlit as st
 from lake_dashboard import api, fr
 
 # How often a page asks the API which version it serves.
-WATCH_SECONDS = 2.0
+WATCH_SECONDS = 1.0
 RENDERED = "version_rendered"
 
 

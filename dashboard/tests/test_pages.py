@@ -5,6 +5,7 @@ Gold published while the page is open."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from conftest import Api, publish_golden, start_api
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = sorted(p.name for p in (Path(APP).parent / "pages").glob("*.py"))
 NBSP = "\u00a0"
+NNBSP = "\u202f"
 
 
 def app(url: str, page: str | None = None) -> AppTest:
@@ -120,6 +122,43 @@ def test_quality_rfm_and_clv_pages_show_the_hand_worked_figures(api_url: str) ->
     deciles = app(api_url, "clv.py").dataframe[0].value
     assert list(deciles["Décile"]) == [f"D{d}" for d in range(1, 8)]
     assert list(deciles["CLV max."])[-1] == f"960,00{NBSP}€"
+
+
+def test_freshness_shows_the_last_measured_delays(
+    api_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LAKE_BENCH_RESULTS", str(tmp_path))
+    at = app(api_url, "fraicheur.py")
+    assert any("make bench-dashboard" in i.value for i in at.info)
+
+    def spread(p50: float, p95: float) -> dict[str, float]:
+        return {"p50": p50, "p95": p95, "min": p50, "max": p95}
+
+    older = {"date": "2026-11-01", "rounds": 1, "refresh": [], "render": {}}
+    (tmp_path / "refresh-dashboard-2026-11-01.json").write_text(json.dumps(older))
+    newest = {
+        "date": "2026-12-01",
+        "rounds": 20,
+        "refresh_scale": 0.1,
+        "render_scale": 1,
+        "refresh": [
+            {
+                "store": "mongodb",
+                "load_s": spread(9.5, 10.0),
+                "switch_to_api_s": spread(0.07, 0.12),
+                "api_to_pixels_s": spread(0.78, 0.95),
+                "switch_to_pixels_s": spread(0.855, 1.234),
+            }
+        ],
+        "render": {"accueil": {"sidebar": spread(0.17, 0.2), "tab": spread(1.1, 1.2)}},
+    }
+    (tmp_path / "refresh-dashboard-2026-12-01.json").write_text(json.dumps(newest))
+    at = app(api_url, "fraicheur.py")
+    refresh = at.dataframe[0].value
+    assert list(refresh["Magasin"]) == ["MongoDB"]
+    assert list(refresh["Bascule → pixels (p50 / p95)"]) == [f"855 / 1{NNBSP}234 ms"]
+    render = at.dataframe[1].value
+    assert list(render["Depuis le menu (p50 / p95)"]) == ["0,17 / 0,20 s"]
 
 
 def free_port() -> int:

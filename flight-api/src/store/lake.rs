@@ -21,7 +21,7 @@ use super::{
 };
 
 /// Longest a served version may lag behind the lake's pointers.
-pub const RECHECK: Duration = Duration::from_secs(1);
+pub const RECHECK: Duration = Duration::from_millis(500);
 
 const STORE: &str = "lake";
 
