@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,50 +48,26 @@ DASHBOARD = ROOT / "dashboard"
 sys.path.insert(0, str(DASHBOARD))
 
 from lake_dashboard import fr
+from lake_dashboard.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SETTLED,
+    dashboard,
+    free_port,
+    wait_until,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PAGES = sorted(p.stem for p in (DASHBOARD / "pages").glob("*.py"))
 # Longest wait for one step of a round (a Gold build at SF 1 in a debug build takes ~15 s).
 STEP_TIMEOUT = 300.0
-
-SETTLED = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app
-        && app.dataset.testScriptState === "notRunning"
-        && app.dataset.testConnectionState === "CONNECTED"
-        && document.querySelector("h1")
-        && !document.querySelector('[data-testid*="keleton"]');
-}"""
 
 SHOWS_CA = """(expected) => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
     .some((e) => e.innerText.trim() === expected)"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(what: str, seconds: float, done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what} after {seconds:.0f} s")
-        time.sleep(0.01)
-
-
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.load(response)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -117,6 +93,8 @@ class Lake:
     bin_dir: Path
     folder: Path
     sources: Path
+    # The `as_of` of the published Silver (YYYY-MM-DD).
+    as_of: str = ""
 
     def run(self, *args: str) -> str:
         command = [str(self.bin_dir / "lake"), "--lake", str(self.folder), *args]
@@ -139,6 +117,7 @@ class Lake:
         """A new Silver with another `as_of`, then a new Gold on it."""
         self.run("silver", "--sources", str(self.sources), "--as-of", as_of)
         self.run("gold")
+        self.as_of = as_of
 
 
 def prepare_lake(bin_dir: Path, work: Path, scale: float) -> tuple[Lake, str]:
@@ -160,9 +139,10 @@ def prepare_lake(bin_dir: Path, work: Path, scale: float) -> tuple[Lake, str]:
         )
     lake = Lake(bin_dir, work / f"lake-sf{scale:g}", sources)
     print(f"  lake at SF {scale:g}: {lake.folder}", flush=True)
-    lake.run("run", "--sources", str(sources))
     manifest = json.loads((sources / "generation_manifest.json").read_text())
     as_of = str(manifest["as_of"])[:10]
+    lake.run("run", "--sources", str(sources), "--as-of", as_of)
+    lake.as_of = as_of
     return lake, as_of
 
 
@@ -194,38 +174,6 @@ def api_process(bin_dir: Path, lake: Lake, mongo_url: str | None) -> Iterator[st
         if not line.startswith("listening on "):
             raise RuntimeError(f"lake-api did not start: {line!r}")
         yield line.removeprefix("listening on ")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextmanager
-def dashboard_process(api_url: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(DASHBOARD / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        env={**os.environ, "LAKE_API_URL": api_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until("Streamlit", 60, lambda: answers(f"{url}/_stcore/health"))
-        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -359,13 +307,15 @@ def refresh_rounds(
     store: str,
     mongo_url: str | None,
 ) -> StoreResult:
+    """Rounds of one store; `lake.as_of` says which Silver is published, each round publishes
+    the other one (so the CA always changes)."""
     earlier = (dt.date.fromisoformat(as_of) - dt.timedelta(days=1)).isoformat()
     result = StoreResult(store, 0.0)
     if mongo_url:
         mongo_load(lake, mongo_url)
     with (
         api_process(lake.bin_dir, lake, mongo_url) as api_url,
-        dashboard_process(api_url) as url,
+        dashboard(api_url) as url,
     ):
         watch = FreshnessWatch(api_url)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -373,7 +323,7 @@ def refresh_rounds(
             page.goto(f"{url}/")
             page.wait_for_function(SETTLED, timeout=60_000)
             for index in range(rounds):
-                target = earlier if index % 2 == 0 else as_of
+                target = earlier if lake.as_of == as_of else as_of
                 started = time.time()
                 lake.rebuild_gold(target)
                 version = lake.gold_run_id()
@@ -383,7 +333,10 @@ def refresh_rounds(
                     else lake.gold_switched_at()
                 )
                 wait_until(
-                    "the API", STEP_TIMEOUT, lambda v=version: v in watch.first_seen
+                    "the API",
+                    STEP_TIMEOUT,
+                    lambda v=version: v in watch.first_seen,
+                    every=0.01,
                 )
                 seen = watch.first_seen[version]
                 expected = fr.euros(get_json(f"{api_url}/kpis/globaux")["ca_total"])
@@ -429,7 +382,7 @@ def render_times(browser: Any, lake: Lake, repetitions: int) -> dict[str, Any]:
     browser = browser.new_context(viewport={"width": 1400, "height": 1000})
     with (
         api_process(lake.bin_dir, lake, None) as api_url,
-        dashboard_process(api_url) as url,
+        dashboard(api_url) as url,
     ):
         titles = {}
         for name in PAGES:
@@ -587,7 +540,7 @@ def main() -> None:
     }
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
         try:
             if args.rounds > 0:

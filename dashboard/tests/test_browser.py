@@ -7,75 +7,28 @@ figures back, and a newly published Gold appears, all without reloading the page
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import Api, publish_golden, start_api
+from lake_dashboard.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SETTLED,
+    free_port,
+    serve_dashboard,
+    wait_until,
+)
 
 DASHBOARD = Path(__file__).resolve().parents[1]
 PAGES = sorted(p.stem for p in (DASHBOARD / "pages").glob("*.py"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NBSP = "\u00a0"
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(what: str, seconds: float, done: object) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.2)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def serve_dashboard(api_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(DASHBOARD / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        env={**os.environ, "LAKE_API_URL": api_url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until("Streamlit to answer", 60, lambda: answers(f"{url}/_stcore/health"))
-    return process, url
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +37,7 @@ def browser() -> Iterator[object]:
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()
@@ -99,19 +52,7 @@ def artifacts() -> Path:
 
 
 def settled(page: object) -> None:
-    """Waits until Streamlit has run the page's script to its end, drawn its title, and loaded
-    every element (a component still loading shows as a skeleton)."""
-    page.wait_for_function(  # type: ignore[attr-defined]
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            return app
-                && app.dataset.testScriptState === "notRunning"
-                && app.dataset.testConnectionState === "CONNECTED"
-                && document.querySelector("h1")
-                && !document.querySelector('[data-testid*="keleton"]');
-        }""",
-        timeout=30_000,
-    )
+    page.wait_for_function(SETTLED, timeout=30_000)  # type: ignore[attr-defined]
 
 
 def texts(page: object, selector: str) -> list[str]:

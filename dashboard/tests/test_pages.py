@@ -6,7 +6,6 @@ Gold published while the page is open."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import Api, publish_golden, start_api
+from lake_dashboard.browser import free_port
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = sorted(p.name for p in (Path(APP).parent / "pages").glob("*.py"))
@@ -159,12 +159,6 @@ def test_freshness_shows_the_last_measured_delays(
     assert list(refresh["Bascule → pixels (p50 / p95)"]) == [f"855 / 1{NNBSP}234 ms"]
     render = at.dataframe[1].value
     assert list(render["Depuis le menu (p50 / p95)"]) == ["0,17 / 0,20 s"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_stopped_api_gives_a_french_message_and_the_page_recovers(
