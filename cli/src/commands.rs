@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use lake_core::session::{parse_as_of, resolve_as_of, source_entities};
+use chrono::{NaiveDateTime, Timelike};
+use lake_core::session::{parse_as_of, source_entities};
 use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSettings, S3Options};
 use lake_generator::{DefectRates, GenerateConfig};
 
@@ -314,6 +315,22 @@ async fn open(args: &LakeArgs) -> Result<LakeSession> {
             options.location, options.engine
         )
     })
+}
+
+/// The reference time of a run: given, else the generator's (from its manifest in the source
+/// folder), else now (UTC, to the second).
+fn resolve_as_of(given: Option<NaiveDateTime>, source_dir: &Path) -> Result<NaiveDateTime> {
+    if let Some(as_of) = given {
+        return Ok(as_of);
+    }
+    let manifest_path = source_dir.join(lake_generator::MANIFEST_FILE);
+    if manifest_path.exists() {
+        let manifest = lake_generator::Manifest::read(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        return Ok(parse_as_of(&manifest.as_of)?);
+    }
+    let now = chrono::Utc::now().naive_utc();
+    Ok(now.with_nanosecond(0).unwrap_or(now))
 }
 
 fn settings(args: &SettingsArgs) -> Result<RunSettings> {

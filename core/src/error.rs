@@ -66,9 +66,6 @@ pub enum LakeError {
 
     #[error("invalid setting {name}: {reason}")]
     BadSetting { name: String, reason: String },
-
-    #[error(transparent)]
-    Generate(#[from] lake_generator::GenerateError),
 }
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;

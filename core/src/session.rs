@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 
@@ -248,23 +248,6 @@ fn silver_inputs(bronze: &BronzeManifest) -> Vec<InputRef> {
             version: f.sha256.clone(),
         })
         .collect()
-}
-
-/// The reference time of a run: given, else the generator's (from its manifest in the source
-/// folder), else now (UTC, to the second).
-pub fn resolve_as_of(given: Option<NaiveDateTime>, source_dir: &Path) -> Result<NaiveDateTime> {
-    if let Some(as_of) = given {
-        return Ok(as_of);
-    }
-    let manifest_path = source_dir.join(lake_generator::MANIFEST_FILE);
-    if manifest_path.exists() {
-        let manifest = lake_generator::Manifest::read(&manifest_path)?;
-        return parse_as_of(&manifest.as_of);
-    }
-    Ok(chrono::Utc::now()
-        .naive_utc()
-        .with_nanosecond(0)
-        .unwrap_or_else(|| chrono::Utc::now().naive_utc()))
 }
 
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`.
