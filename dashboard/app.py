@@ -15,65 +15,65 @@ st.set_page_config(
 PAGES = {
     "Vue d'ensemble": [
         st.Page(
-            "pages/accueil.py",
+            "views/accueil.py",
             title="Accueil – KPIs globaux",
             icon=":material/home:",
             default=True,
         ),
         st.Page(
-            "pages/fraicheur.py",
+            "views/fraicheur.py",
             title="Fraîcheur des données",
             icon=":material/schedule:",
         ),
         st.Page(
-            "pages/qualite.py",
+            "views/qualite.py",
             title="Qualité des données",
             icon=":material/fact_check:",
         ),
     ],
     "Ventes": [
         st.Page(
-            "pages/evolution.py",
+            "views/evolution.py",
             title="Évolution temporelle",
             icon=":material/show_chart:",
         ),
         st.Page(
-            "pages/geographie.py",
+            "views/geographie.py",
             title="Analyse géographique",
             icon=":material/public:",
         ),
         st.Page(
-            "pages/produits.py",
+            "views/produits.py",
             title="Performance produits",
             icon=":material/inventory_2:",
         ),
         st.Page(
-            "pages/saisonnalite.py",
+            "views/saisonnalite.py",
             title="Saisonnalité",
             icon=":material/calendar_month:",
         ),
     ],
     "Clients": [
-        st.Page("pages/rfm.py", title="Segmentation RFM", icon=":material/target:"),
+        st.Page("views/rfm.py", title="Segmentation RFM", icon=":material/target:"),
         st.Page(
-            "pages/clv.py", title="Customer Lifetime Value", icon=":material/euro:"
+            "views/clv.py", title="Customer Lifetime Value", icon=":material/euro:"
         ),
         st.Page(
-            "pages/retention.py", title="Rétention & churn", icon=":material/autorenew:"
+            "views/retention.py", title="Rétention & churn", icon=":material/autorenew:"
         ),
         st.Page(
-            "pages/segments_ml.py", title="Segments ML", icon=":material/psychology:"
+            "views/segments_ml.py", title="Segments ML", icon=":material/psychology:"
         ),
         st.Page(
-            "pages/fiche_client.py", title="Fiche client", icon=":material/person:"
+            "views/fiche_client.py", title="Fiche client", icon=":material/person:"
         ),
-        st.Page("pages/achats.py", title="Achats", icon=":material/receipt_long:"),
+        st.Page("views/achats.py", title="Achats", icon=":material/receipt_long:"),
     ],
     "Analyses": [
         st.Page(
-            "pages/avancees.py", title="Analyses avancées", icon=":material/analytics:"
+            "views/avancees.py", title="Analyses avancées", icon=":material/analytics:"
         ),
-        st.Page("pages/temps_reel.py", title="Temps réel", icon=":material/bolt:"),
+        st.Page("views/temps_reel.py", title="Temps réel", icon=":material/bolt:"),
     ],
 }
 

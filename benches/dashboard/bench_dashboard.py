@@ -57,7 +57,7 @@ from lake_dashboard.browser import (
     wait_until,
 )
 
-PAGES = sorted(p.stem for p in (DASHBOARD / "pages").glob("*.py"))
+PAGES = sorted(p.stem for p in (DASHBOARD / "views").glob("*.py"))
 # Longest wait for one step of a round (a Gold build at SF 1 in a debug build takes ~15 s).
 STEP_TIMEOUT = 300.0
 

@@ -23,7 +23,7 @@ from lake_dashboard.browser import (
 )
 
 DASHBOARD = Path(__file__).resolve().parents[1]
-PAGES = sorted(p.stem for p in (DASHBOARD / "pages").glob("*.py"))
+PAGES = sorted(p.stem for p in (DASHBOARD / "views").glob("*.py"))
 NBSP = "\u00a0"
 
 pytestmark = pytest.mark.skipif(
@@ -74,6 +74,26 @@ def test_every_page_in_a_real_browser(browser: object, golden_api: Api) -> None:
         settled(page)
         values = texts(page, '[data-testid="stMetricValue"]')
         assert f"810,00{NBSP}€" in values, values
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_page_url_opened_first_gets_the_whole_app(
+    browser: object, golden_api: Api
+) -> None:
+    # A bookmark of a page, opened on a dashboard that just started: the page comes with the
+    # app's navigation and layout (a `pages/` folder would have Streamlit run the page alone).
+    process, url = serve_dashboard(golden_api.url)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        page.goto(f"{url}/rfm")
+        settled(page)
+        links = texts(page, '[data-testid="stSidebarNavLink"]')
+        # Each link reads "<icon name>\n\n<title>".
+        assert any(link.endswith("Accueil – KPIs globaux") for link in links), links
+        assert "Segmentation RFM" in texts(page, "h1")
     finally:
         page.close()
         process.terminate()

@@ -16,7 +16,7 @@ from conftest import Api, publish_golden, start_api
 from lake_dashboard.browser import free_port
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = sorted(p.name for p in (Path(APP).parent / "pages").glob("*.py"))
+PAGES = sorted(p.name for p in (Path(APP).parent / "views").glob("*.py"))
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 
@@ -25,7 +25,7 @@ def app(url: str, page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     if page is not None:
-        at.switch_page(f"pages/{page}")
+        at.switch_page(f"views/{page}")
         at.run()
     return at
 
@@ -94,8 +94,14 @@ def test_quality_rfm_and_clv_pages_show_the_hand_worked_figures(api_url: str) ->
     # 10 quarantined).
     at = app(api_url, "qualite.py")
     shown = metrics(at)
-    assert shown["Clients : lignes lues → gardées"] == "11 → 8"
-    assert shown["Achats : lignes lues → gardées"] == "24 → 12"
+    assert (shown["Clients : lignes lues"], shown["Clients : lignes gardées"]) == (
+        "11",
+        "8",
+    )
+    assert (shown["Achats : lignes lues"], shown["Achats : lignes gardées"]) == (
+        "24",
+        "12",
+    )
     assert shown["Clients en quarantaine"] == "1"
     assert shown["Achats en quarantaine"] == "10"
     quarantined = at.dataframe[-1].value
@@ -170,13 +176,13 @@ def test_a_stopped_api_gives_a_french_message_and_the_page_recovers(
     assert not at.exception
     assert any("L'API du lac ne répond pas" in e.value for e in at.error), at.error
     for page in PAGES:
-        at.switch_page(f"pages/{page}")
+        at.switch_page(f"views/{page}")
         at.run()
         assert not at.exception, (page, at.exception)
         assert any("ne répond pas" in e.value for e in at.error), page
     api = start_api(golden_lake / "lake", f"127.0.0.1:{port}")
     try:
-        at.switch_page("pages/accueil.py")
+        at.switch_page("views/accueil.py")
         at.run()
         assert not at.error, [e.value for e in at.error]
         assert metrics(at)["Chiffre d'affaires"] == f"810,00{NBSP}€"

@@ -24,10 +24,14 @@ def body() -> None:
             ]
         )
     )
+    every = (
+        "chaque seconde"
+        if ui.WATCH_SECONDS == 1
+        else f"toutes les {fr.nombre(ui.WATCH_SECONDS, 0)} secondes"
+    )
     st.caption(
-        "Chaque page vérifie la version servie toutes les "
-        f"{fr.nombre(ui.WATCH_SECONDS, 0)} seconde(s) et se redessine d'elle-même quand une "
-        "nouvelle version est publiée."
+        f"Chaque page vérifie la version servie {every} et se redessine d'elle-même quand "
+        "une nouvelle version est publiée."
     )
     measured_delays()
 

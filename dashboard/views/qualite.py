@@ -39,16 +39,18 @@ def volumes(report: list[dict[str, Any]]) -> None:
             (r for r in report if r["table"] == table and r["controle"] == controle), {}
         )
 
-    cols = st.columns(4)
-    for i, (table, label) in enumerate((("clients", "Clients"), ("achats", "Achats"))):
-        entree = check(table, "lignes_entree").get("observe")
-        sortie = check(table, "lignes_sortie").get("observe")
+    for table, label in (("clients", "Clients"), ("achats", "Achats")):
         taux = check(table, "taux_quarantaine")
-        cols[2 * i].metric(
-            f"{label} : lignes lues → gardées",
-            f"{fr.nombre(entree)} → {fr.nombre(sortie)}",
+        cols = st.columns(3)
+        cols[0].metric(
+            f"{label} : lignes lues",
+            fr.nombre(check(table, "lignes_entree").get("observe")),
         )
-        cols[2 * i + 1].metric(
+        cols[1].metric(
+            f"{label} : lignes gardées",
+            fr.nombre(check(table, "lignes_sortie").get("observe")),
+        )
+        cols[2].metric(
             f"{label} en quarantaine",
             fr.nombre(taux.get("nb_echecs")),
             help=f"{fr.pourcentage(taux.get('pct_echecs'), 2)} des lignes lues "
@@ -77,6 +79,8 @@ def reasons_chart(report: list[dict[str, Any]]) -> None:
         orientation="h",
         hovertemplate="%{x} lignes<extra></extra>",
     )
+    # Whole rows: integer ticks only.
+    fig.update_xaxes(tickformat=",d", dtick=1 if rows[-1]["nb_echecs"] <= 10 else None)
     fig.update_layout(hovermode="closest", height=120 + 32 * len(rows))
     st.plotly_chart(fig, width="stretch")
 
@@ -94,12 +98,17 @@ def checks_table(report: list[dict[str, Any]]) -> None:
                 "Part en échec": fr.pourcentage(r["pct_echecs"], 2),
                 "Seuil": fr.pourcentage(r["seuil"], 1),
                 "Bloquant": "oui" if r["bloquant"] else "non",
-                "Résultat": "✅ conforme" if r["ok"] else "❌ hors seuil",
+                "Résultat": "conforme" if r["ok"] else "hors seuil",
             }
             for r in report
             if r["dimension"] != "volume"
         ]
     )
+
+
+def raw(value: str | None) -> str:
+    """A raw source value as the file held it; a dash where the row had none."""
+    return fr.MISSING if value is None else value
 
 
 def quarantined_rows(report: list[dict[str, Any]]) -> None:
@@ -138,14 +147,14 @@ def quarantined_rows(report: list[dict[str, Any]]) -> None:
                 "Ligne": r["ligne_source"],
                 "Entité": r["entite"],
                 "Raison": RAISONS.get(r["raison"], r["raison"]),
-                "id_client": r["id_client"],
-                "id_achat": r["id_achat"],
-                "date": r["date_achat"] or r["date_inscription"],
-                "montant": r["montant"],
-                "produit": r["produit"],
-                "nom": r["nom"],
-                "email": r["email"],
-                "pays": r["pays"],
+                "id_client": raw(r["id_client"]),
+                "id_achat": raw(r["id_achat"]),
+                "date": raw(r["date_achat"] or r["date_inscription"]),
+                "montant": raw(r["montant"]),
+                "produit": raw(r["produit"]),
+                "nom": raw(r["nom"]),
+                "email": raw(r["email"]),
+                "pays": raw(r["pays"]),
             }
             for r in rows
         ]
