@@ -168,6 +168,14 @@ pub fn format_time(ms: i64) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn event_types_are_named_as_the_api_serves_them() {
+        assert_eq!(
+            EventType::ALL.map(EventType::name),
+            lake_mongo::stream::EVENT_TYPES
+        );
+    }
+
     fn purchase() -> Event {
         Event {
             event_id: "e-1".into(),

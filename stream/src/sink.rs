@@ -15,7 +15,6 @@
 
 use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::error::ErrorKind;
 use mongodb::options::ReplaceOptions;
 use mongodb::{Collection, Database};
 
@@ -24,12 +23,8 @@ use crate::detect::{Alert, Detector, DetectorConfig};
 use crate::event::{Event, format_time};
 use crate::window::{ClosedWindow, KeyTally, PartitionWindows, WindowConfig};
 
-pub const PARTITIONS: &str = "stream_partitions";
-pub const CHECKPOINTS: &str = "stream_checkpoints";
-pub const LATE: &str = "stream_retards";
-pub const WINDOWS: &str = "stream_fenetres";
-pub const ALERTS: &str = "stream_alertes";
-pub const DETECTOR: &str = "stream_detecteur";
+use lake_mongo::errors::{is_duplicate_key, only_duplicates};
+pub use lake_mongo::stream::{ALERTS, CHECKPOINTS, DETECTOR, LATE, PARTITIONS, WINDOWS};
 
 /// A partition's saved state: replay starts at `offset` with `windows`.
 #[derive(Debug, Clone, PartialEq)]
@@ -414,22 +409,4 @@ impl Sink {
 
 fn saved_through(saved: &Option<Document>) -> Option<i64> {
     saved.as_ref().and_then(|s| s.get_i64("through_ms").ok())
-}
-
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    matches!(&*e.kind, ErrorKind::Write(mongodb::error::WriteFailure::WriteError(w)) if w.code == 11000)
-}
-
-/// Every failure of an insert is a duplicate `_id` (a copy already written).
-fn only_duplicates(e: &mongodb::error::Error) -> bool {
-    match &*e.kind {
-        ErrorKind::InsertMany(failure) => {
-            failure.write_concern_error.is_none()
-                && failure
-                    .write_errors
-                    .as_ref()
-                    .is_some_and(|errors| errors.iter().all(|w| w.code == 11000))
-        }
-        _ => false,
-    }
 }

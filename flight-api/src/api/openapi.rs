@@ -3,6 +3,7 @@
 //! clients such as Schemathesis check the responses against it).
 
 use actix_web::HttpResponse;
+use lake_mongo::stream::{DEFAULT_TOPIC, EVENT_TYPES, RULES};
 use serde_json::{Value as Json, json};
 
 use super::params::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -377,7 +378,7 @@ fn live_paths() -> Vec<(&'static str, Json)> {
     );
     let topic = param(
         "topic",
-        json!({ "type": "string", "default": "lake.events" }),
+        json!({ "type": "string", "default": DEFAULT_TOPIC }),
         "the events topic",
     );
     let pays = param("pays", json!({ "type": "string" }), "one country");
@@ -390,7 +391,7 @@ fn live_paths() -> Vec<(&'static str, Json)> {
                     topic.clone(),
                     param(
                         "type",
-                        json!({ "type": "string", "enum": ["page_vue", "ajout_panier", "achat", "panier_abandonne"] }),
+                        json!({ "type": "string", "enum": EVENT_TYPES }),
                         "one event type",
                     ),
                     pays.clone(),
@@ -407,7 +408,7 @@ fn live_paths() -> Vec<(&'static str, Json)> {
                     topic,
                     param(
                         "rule",
-                        json!({ "type": "string", "enum": ["volume", "part_abandon", "panier_moyen"] }),
+                        json!({ "type": "string", "enum": RULES }),
                         "one rule",
                     ),
                     pays,

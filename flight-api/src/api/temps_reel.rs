@@ -4,21 +4,12 @@
 
 use actix_web::{HttpResponse, web};
 use futures::TryStreamExt;
+use lake_mongo::stream::{ALERTS, DEFAULT_TOPIC, EVENT_TYPES, RULES, WINDOWS};
 use mongodb::bson::{Bson, Document, doc};
 use serde_json::json;
 
 use super::{AppState, Query, read_params};
 use crate::error::ApiError;
-
-/// Collections of `lake stream process` (stream/src/sink.rs names them).
-const WINDOWS: &str = "stream_fenetres";
-const ALERTS: &str = "stream_alertes";
-
-/// The events topic the processor reads by default.
-const DEFAULT_TOPIC: &str = "lake.events";
-
-const EVENT_TYPES: [&str; 4] = ["page_vue", "ajout_panier", "achat", "panier_abandonne"];
-const RULES: [&str; 3] = ["volume", "part_abandon", "panier_moyen"];
 
 fn database(state: &AppState) -> Result<&mongodb::Database, ApiError> {
     state.live.as_ref().ok_or_else(|| {

@@ -11,10 +11,10 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::TryStreamExt;
 use lake_core::publish::{self, LayerManifest};
 use lake_core::{Lake, LakeError, Layer};
+use lake_mongo::errors::{only_duplicates, transient};
 use mongodb::Database;
 use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
-use mongodb::error::ErrorKind;
 
 use super::layout::{
     GOLD_TABLES, ML_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, SILVER_TABLES,
@@ -64,31 +64,6 @@ pub enum LoadOutcome {
 fn mongo(what: impl Into<String>) -> impl FnOnce(mongodb::error::Error) -> LoadError {
     let what = what.into();
     move |source| LoadError::Mongo { what, source }
-}
-
-/// Whether retrying may help (network, server selection, a primary stepping down).
-fn transient(e: &mongodb::error::Error) -> bool {
-    e.contains_label(mongodb::error::RETRYABLE_WRITE_ERROR)
-        || matches!(
-            *e.kind,
-            ErrorKind::Io(_)
-                | ErrorKind::ServerSelection { .. }
-                | ErrorKind::ConnectionPoolCleared { .. }
-        )
-}
-
-/// A duplicate `_id`: the rows of a retried insert that had reached the server.
-fn only_duplicates(e: &mongodb::error::Error) -> bool {
-    match &*e.kind {
-        ErrorKind::InsertMany(failure) => {
-            failure.write_concern_error.is_none()
-                && failure
-                    .write_errors
-                    .as_ref()
-                    .is_some_and(|errors| errors.iter().all(|w| w.code == 11000))
-        }
-        _ => false,
-    }
 }
 
 /// Inserts one chunk, retrying transient errors with backoff. Rows carry their row number as

@@ -13,19 +13,4 @@
 pub mod layout;
 pub mod load;
 
-use std::time::Duration;
-
-use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
-
-/// How long a command waits for a reachable server before failing (then 503 for readers).
-pub const SERVER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Connects to `url` (e.g. `mongodb://127.0.0.1:27017`) and opens database `name`.
-pub async fn connect(url: &str, name: &str) -> Result<Database, mongodb::error::Error> {
-    let mut options = ClientOptions::parse(url).await?;
-    options.server_selection_timeout = Some(SERVER_TIMEOUT);
-    options.connect_timeout = Some(SERVER_TIMEOUT);
-    options.app_name = Some("lake".into());
-    Ok(Client::with_options(options)?.database(name))
-}
+pub use lake_mongo::{SERVER_TIMEOUT, connect};
