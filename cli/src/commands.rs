@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDateTime, Timelike};
 use lake_core::session::{parse_as_of, source_entities};
-use lake_core::{EngineKind, LakeError, LakeOptions, LakeSession, Layer, RunSettings, S3Options};
+use lake_core::{LakeError, LakeSession, Layer, RunSettings};
 use lake_generator::{DefectRates, GenerateConfig};
 
 use crate::args::{
-    BenchCommand, Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, LocalEngine,
-    MlArgs, MongoCommand, MongoLoadArgs, RunArgs, SettingsArgs, SqlArgs, StreamCommand,
+    BenchCommand, Cli, ClusterCommand, Command, GenerateArgs, JobsArgs, LakeArgs, MlArgs,
+    MongoCommand, MongoLoadArgs, RunArgs, SettingsArgs, SqlArgs, StreamCommand,
 };
 use crate::cluster::{ClusterSpec, UpOutcome};
+use crate::lake_access::{lake_options, open, open_lake};
 use crate::output::print_batches;
 use crate::progress::{StageProgress, group_digits};
 use crate::scheduler_api::SchedulerApi;
@@ -277,44 +278,6 @@ async fn jobs(lake: &LakeArgs, args: &JobsArgs) -> Result<()> {
         );
     }
     print_batches(&[batch], args.format)
-}
-
-pub fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
-    let engine = match (&args.scheduler, args.engine) {
-        (Some(url), _) => url
-            .parse::<EngineKind>()
-            .with_context(|| format!("--scheduler {url}"))?,
-        (None, LocalEngine::Standalone) => EngineKind::Standalone,
-        (None, LocalEngine::Datafusion) => EngineKind::DataFusion,
-    };
-    Ok(LakeOptions {
-        location: args.lake.clone(),
-        s3: S3Options {
-            endpoint: args.s3_endpoint.clone(),
-            access_key_id: args.s3_access_key_id.clone(),
-            secret_access_key: args.s3_secret_access_key.clone(),
-            region: args.s3_region.clone(),
-            allow_http: args.s3_allow_http,
-        },
-        engine,
-        partitions: args
-            .partitions
-            .unwrap_or_else(lake_core::engine::default_partitions),
-        sql_dir: args.sql_dir.clone(),
-        settings: args.settings.clone(),
-        job_timeout: (args.job_timeout_seconds > 0)
-            .then_some(Duration::from_secs(args.job_timeout_seconds)),
-    })
-}
-
-async fn open(args: &LakeArgs) -> Result<LakeSession> {
-    let options = lake_options(args)?;
-    LakeSession::open(&options).await.with_context(|| {
-        format!(
-            "cannot open the lake {} on {}",
-            options.location, options.engine
-        )
-    })
 }
 
 /// The reference time of a run: given, else the generator's (from its manifest in the source
@@ -630,16 +593,6 @@ async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
         clock.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// The lake (without an engine: loaders and benchmarks read Parquet themselves).
-pub async fn open_lake(lake: &LakeArgs) -> Result<lake_core::Lake> {
-    let options = lake_options(lake)?;
-    let store = lake_core::Lake::open(&options.location, &options.s3)?;
-    if store.is_s3() {
-        store.probe().await?;
-    }
-    Ok(store)
 }
 
 /// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.

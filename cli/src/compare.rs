@@ -10,7 +10,7 @@ use lake_core::{Lake, Layer};
 use lake_parity::{Difference, compare};
 
 use crate::args::{CompareArgs, LakeArgs};
-use crate::commands::{lake_options, open_lake};
+use crate::lake_access::{lake_options, open_lake};
 use crate::progress::group_digits;
 
 pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {

@@ -7,6 +7,7 @@ mod cluster;
 mod commands;
 mod compare;
 mod event_log;
+mod lake_access;
 mod output;
 mod progress;
 mod scheduler_api;
