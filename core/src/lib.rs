@@ -4,9 +4,10 @@
 //!
 //! One module per concept: [`storage`] (object_store), [`ingest`] (CSV → Bronze), [`engine`]
 //! (sessions), [`catalog`] (table registration), [`models`] (SQL files), [`pipeline`] (running a
-//! layer), [`publish`] (run folders, pointer, manifest), [`session`] (the stages of `lake run`),
-//! [`standalone`] (the in-process scheduler and executor), [`execution_engine`] (the executors'
-//! query stages, standalone's and the cluster's).
+//! layer), [`publish`] (run folders, pointer, manifest), [`serving`] (what the API serves, as
+//! the models' headers declare it), [`session`] (the stages of `lake run`), [`standalone`] (the
+//! in-process scheduler and executor), [`execution_engine`] (the executors' query stages,
+//! standalone's and the cluster's).
 
 pub mod catalog;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod ingest;
 pub mod models;
 pub mod pipeline;
 pub mod publish;
+pub mod serving;
 pub mod session;
 pub mod standalone;
 pub mod storage;

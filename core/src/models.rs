@@ -17,6 +17,7 @@ use datafusion::sql::resolve::resolve_table_references;
 use include_dir::{Dir, include_dir};
 
 use crate::error::{LakeError, Result};
+use crate::serving::{Serving, header_values, serving, summary};
 
 /// The project's `sql/` folder, compiled into the binary so `lake` runs from anywhere.
 static EMBEDDED_SQL: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../sql");
@@ -66,6 +67,9 @@ pub enum Materialized {
     Staging,
     /// Planned into the models that read it.
     View,
+    /// Written by Rust code, not by SQL (the ML stage's tables): the file only declares the
+    /// table for the serving catalogue.
+    External,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +85,10 @@ pub struct Model {
     pub sql: String,
     /// Tables of the same layer this model reads.
     pub depends_on: BTreeSet<String>,
+    /// How the API serves it, from its `serve:` header (see [`crate::serving`]).
+    pub serving: Option<Serving>,
+    /// The first sentence of its header.
+    pub summary: String,
 }
 
 impl Model {
@@ -173,23 +181,19 @@ fn table_references(file: &str, sql: &str, layer: &str) -> Result<BTreeSet<Strin
 
 /// The `-- materialized: …` header of a model (default: table).
 fn materialization(file: &str, sql: &str) -> Result<Materialized> {
-    let header = sql
-        .lines()
-        .take_while(|l| l.trim_start().starts_with("--") || l.trim().is_empty())
-        .filter_map(|l| {
-            l.trim_start_matches(['-', ' '])
-                .trim()
-                .strip_prefix("materialized:")
-                .map(|v| v.trim().to_lowercase())
-        })
-        .next();
+    let header = header_values(sql, "materialized")
+        .first()
+        .map(|v| v.to_lowercase());
     match header.as_deref() {
         None | Some("table") => Ok(Materialized::Table),
         Some("staging") => Ok(Materialized::Staging),
         Some("view") => Ok(Materialized::View),
+        Some("external") => Ok(Materialized::External),
         Some(other) => Err(LakeError::model(
             file,
-            format!("unknown materialization {other:?} (expected table, staging or view)"),
+            format!(
+                "unknown materialization {other:?} (expected table, staging, view or external)"
+            ),
         )),
     }
 }
@@ -233,13 +237,14 @@ impl SqlProject {
             if !path.ends_with(".sql") {
                 continue;
             }
-            if parts.first() == Some(&"ml") {
-                queries.insert(path.clone(), text);
-                continue;
-            }
-            let layer = match parts.first() {
-                Some(&"silver") => Layer::Silver,
-                Some(&"gold") => Layer::Gold,
+            let layer = match parts.as_slice() {
+                ["silver", ..] => Layer::Silver,
+                ["gold", ..] => Layer::Gold,
+                ["ml", "outputs", _] => Layer::Ml,
+                ["ml", ..] => {
+                    queries.insert(path.clone(), text);
+                    continue;
+                }
                 _ => continue,
             };
             let file_name = parts.last().copied().unwrap_or_default();
@@ -250,16 +255,35 @@ impl SqlProject {
                 String::new()
             };
             let file = format!("sql/{path}");
+            let materialized = materialization(&file, &text)?;
+            if (layer == Layer::Ml) != (materialized == Materialized::External) {
+                return Err(LakeError::model(
+                    &file,
+                    "only the ML stage's declarations (sql/ml/outputs/) are external".to_string(),
+                ));
+            }
+            let serving = serving(&file, &text)?;
+            if serving.is_some()
+                && matches!(materialized, Materialized::View | Materialized::Staging)
+            {
+                return Err(LakeError::model(
+                    &file,
+                    "a view or staging model is not published, so it cannot be served".to_string(),
+                ));
+            }
             let mut depends_on = table_references(&file, &text, layer.name())?;
             depends_on.remove(&table);
+            let summary = summary(&text, &format!("{}.{table}", layer.schema()));
             models.push(Model {
                 layer,
                 table,
                 folder,
-                materialized: materialization(&file, &text)?,
+                materialized,
                 file,
                 sql: text,
                 depends_on,
+                serving,
+                summary,
             });
         }
         let project = Self {
@@ -316,6 +340,11 @@ impl SqlProject {
             }
         }
         Ok(ordered)
+    }
+
+    /// Every model, external declarations included.
+    pub fn models(&self) -> &[Model] {
+        &self.models
     }
 
     pub fn model(&self, qualified: &str) -> Option<&Model> {
@@ -413,6 +442,8 @@ mod tests {
             file: "sql/silver/t.sql".into(),
             sql: "SELECT {{ as_of }} AS a, {{seuil}} AS b".into(),
             depends_on: BTreeSet::new(),
+            serving: None,
+            summary: String::new(),
         };
         let vars = BTreeMap::from([
             (

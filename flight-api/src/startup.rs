@@ -49,9 +49,12 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
         }
         _ => (store.clone(), None),
     };
+    let catalogue = lake_core::serving::ServingCatalogue::embedded()
+        .context("cannot read the serving catalogue of the embedded SQL project")?;
     let state = AppState {
         store: http_store,
         live,
+        catalogue,
     };
     let http = http::serve(listener, state, options)?;
 

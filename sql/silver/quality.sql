@@ -7,6 +7,9 @@
 -- pct_echecs allowed; NULL for a count without threshold, such as values Silver fixed),
 -- bloquant (a failed blocking check stops the run before publishing), ok.
 -- Volume rows give rows in / out and quarantined rows per reason.
+--
+-- serve: bounded
+-- route: /qualite order by table, dimension, controle
 
 WITH definitions ("table", colonne, dimension, controle, seuil, bloquant) AS (
     VALUES

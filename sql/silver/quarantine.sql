@@ -3,6 +3,11 @@
 --        silver.clients.
 --
 -- Raw values stay text. Columns of the other entity are NULL.
+--
+-- serve: paged
+-- index: entite, fichier_source, ligne_source
+-- index: entite, raison, fichier_source, ligne_source
+-- index: raison, entite, fichier_source, ligne_source
 
 SELECT
     'clients'                    AS entite,

@@ -96,12 +96,3 @@ pub async fn detail(
         "derniers_achats": achats,
     })))
 }
-
-/// `gold.dim_produits`, largest revenue first.
-pub async fn produits(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("dim_produits")
-        .order_by("ca", true)
-        .order_by("produit", false);
-    Ok(list(rows(&state, &q).await?))
-}

@@ -1,4 +1,6 @@
-//! `/kpis/*`: the headline figures, customer value, retention, RFM segments, products, growth.
+//! `/kpis/*` with parameters or a single row: the headline figures, customer value, the buyers
+//! of one RFM segment. The plain listings (retention, RFM segments and grid, CLV deciles,
+//! products, growth) are declared in their models' headers and served by [`super::listing`].
 
 use actix_web::{HttpResponse, web};
 
@@ -28,53 +30,6 @@ pub async fn clv(state: web::Data<AppState>, query: Query) -> Result<HttpRespons
     Ok(list(rows(&state, &q).await?))
 }
 
-/// `gold.kpi_retention`, by month.
-pub async fn retention(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("kpi_retention").order_by("mois", false);
-    Ok(list(rows(&state, &q).await?))
-}
-
-/// `gold.kpi_rfm`: each RFM segment with its buyers and revenue, largest first.
-pub async fn rfm(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("kpi_rfm")
-        .order_by("nb_clients", true)
-        .order_by("segment", false);
-    Ok(list(rows(&state, &q).await?))
-}
-
-/// `gold.kpi_produits`, by revenue rank.
-pub async fn produits(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("kpi_produits")
-        .order_by("rang_ca", false)
-        .order_by("produit", false);
-    Ok(list(rows(&state, &q).await?))
-}
-
-/// `gold.kpi_croissance`, by month.
-pub async fn croissance(
-    state: web::Data<AppState>,
-    query: Query,
-) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("kpi_croissance").order_by("mois", false);
-    Ok(list(rows(&state, &q).await?))
-}
-
-/// `gold.kpi_rfm_grille`: the R × F grid (buyers and revenue per score pair), for a heatmap.
-pub async fn rfm_grille(
-    state: web::Data<AppState>,
-    query: Query,
-) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("kpi_rfm_grille")
-        .order_by("r_score", false)
-        .order_by("f_score", false);
-    Ok(list(rows(&state, &q).await?))
-}
-
 /// `gold.dim_rfm` of one segment (`segment`, required), largest amount first: `limit`, `offset`.
 pub async fn rfm_clients(
     state: web::Data<AppState>,
@@ -92,15 +47,5 @@ pub async fn rfm_clients(
         .order_by("id_client", false)
         .limit(limit)
         .offset(offset);
-    Ok(list(rows(&state, &q).await?))
-}
-
-/// `gold.kpi_clv_deciles`: the distribution of the 12-month CLV over all buyers, by decile.
-pub async fn clv_deciles(
-    state: web::Data<AppState>,
-    query: Query,
-) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("kpi_clv_deciles").order_by("decile", false);
     Ok(list(rows(&state, &q).await?))
 }

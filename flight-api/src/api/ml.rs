@@ -1,17 +1,12 @@
-//! `/ml/*`: the segments, churn scores and model report the ML stage publishes.
+//! `/ml/churn`: the churn scores the ML stage publishes, filtered. The segments' profiles
+//! (`/ml/segments`) and the model report (`/ml/rapport`) are plain listings declared in
+//! `sql/ml/outputs/`.
 
 use actix_web::{HttpResponse, web};
 
 use super::{AppState, Query, list, read_params, rows};
 use crate::error::ApiError;
 use crate::store::{Op, TableQuery, Value};
-
-/// `gold.segments_profils`: each segment's size, centre and French name.
-pub async fn segments(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("segments_profils").order_by("segment_ml", false);
-    Ok(list(rows(&state, &q).await?))
-}
 
 /// `gold.scores_churn`, highest risk first: `risque` (faible, moyen, élevé), `score_min`,
 /// `id_client`, `limit`, `offset`.
@@ -35,14 +30,5 @@ pub async fn churn(state: web::Data<AppState>, query: Query) -> Result<HttpRespo
         .order_by("id_client", false)
         .limit(limit)
         .offset(offset);
-    Ok(list(rows(&state, &q).await?))
-}
-
-/// `gold.model_report`: metrics, weights, cutoffs and the data version.
-pub async fn rapport(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table("model_report")
-        .order_by("modele", false)
-        .order_by("indicateur", false);
     Ok(list(rows(&state, &q).await?))
 }

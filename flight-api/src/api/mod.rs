@@ -18,6 +18,8 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use lake_core::serving::{ListRoute, ServedTable, ServingCatalogue};
+
 use crate::error::ApiError;
 use crate::store::{GoldStore, Row, Snapshot, TableQuery};
 use params::Params;
@@ -28,6 +30,8 @@ pub struct AppState {
     pub store: Arc<dyn GoldStore>,
     /// The MongoDB database `lake stream process` writes to, when the API has a MongoDB URL.
     pub live: Option<mongodb::Database>,
+    /// What is served and how, from the models' headers.
+    pub catalogue: &'static ServingCatalogue,
 }
 
 pub type Query = web::Query<BTreeMap<String, String>>;
@@ -89,34 +93,48 @@ async fn method_not_allowed() -> HttpResponse {
         }}))
 }
 
-/// Every route of the API.
-pub fn routes(config: &mut web::ServiceConfig) {
+/// A plain listing its model declares (`-- route: <path> order by …`): every row of the table,
+/// in that order, and no parameter.
+async fn listing(
+    state: web::Data<AppState>,
+    query: Query,
+    table: &'static ServedTable,
+    route: &'static ListRoute,
+) -> Result<HttpResponse, ApiError> {
+    read_params(query, |_| Ok(()))?;
+    let q = route
+        .order
+        .iter()
+        .fold(TableQuery::table(&table.key), |q, key| {
+            q.order_by(&key.column, key.descending)
+        });
+    Ok(list(rows(&state, &q).await?))
+}
+
+/// Every route of the API: the handlers written here, then the plain listings of `catalogue`.
+pub fn routes(config: &mut web::ServiceConfig, catalogue: &'static ServingCatalogue) {
     config
         .service(get("/health", health::health))
         .service(get("/freshness", health::freshness))
         .service(get("/openapi.json", openapi::document))
         .service(get("/kpis/globaux", kpis::globaux))
         .service(get("/kpis/clv", kpis::clv))
-        .service(get("/kpis/retention", kpis::retention))
-        .service(get("/kpis/rfm", kpis::rfm))
-        .service(get("/kpis/rfm/grille", kpis::rfm_grille))
         .service(get("/kpis/rfm/clients", kpis::rfm_clients))
-        .service(get("/kpis/clv/deciles", kpis::clv_deciles))
-        .service(get("/kpis/produits", kpis::produits))
-        .service(get("/kpis/croissance", kpis::croissance))
         .service(get("/ventes", analytics::ventes))
         .service(get("/analytics/saisonnalite", analytics::saisonnalite))
         .service(get("/analytics/concentration", analytics::concentration))
         .service(get("/analytics/cohortes", analytics::cohortes))
         .service(get("/clients", clients::clients))
         .service(get("/clients/{id}", clients::detail))
-        .service(get("/produits", clients::produits))
         .service(get("/achats", achats::list))
-        .service(get("/ml/segments", ml::segments))
         .service(get("/ml/churn", ml::churn))
-        .service(get("/ml/rapport", ml::rapport))
-        .service(get("/qualite", qualite::rapport))
         .service(get("/qualite/quarantaine", qualite::quarantaine))
         .service(get("/temps-reel/fenetres", temps_reel::fenetres))
         .service(get("/temps-reel/alertes", temps_reel::alertes));
+    for (table, route) in catalogue.routes() {
+        config.service(get(
+            &route.path,
+            move |state: web::Data<AppState>, query: Query| listing(state, query, table, route),
+        ));
+    }
 }

@@ -1,316 +1,133 @@
-//! `/openapi.json`: the OpenAPI 3.0 document of the API, built from the same table catalogue
-//! the handlers read, so the schema and the data share one source of truth (property-based
-//! clients such as Schemathesis check the responses against it).
+//! `/openapi.json`: the OpenAPI 3.0 document of the API. The plain listings come from the serving
+//! catalogue (the models' headers) and every table's row schema from the real Arrow schemas
+//! (`contract/tables.json`, checked against a published lake by `tests/table_schemas.rs`), so
+//! the document, the routes and the data share one source of truth; property-based clients such
+//! as Schemathesis check the responses against it.
 
 use actix_web::HttpResponse;
+use datafusion::arrow::datatypes::{DataType, Schema};
+use lake_core::serving::ServingCatalogue;
 use lake_mongo::stream::{DEFAULT_TOPIC, EVENT_TYPES, RULES};
 use serde_json::{Value as Json, json};
 
 use super::params::{DEFAULT_LIMIT, MAX_LIMIT};
 
+/// The JSON schema of every served table's rows (`flight-api/contract/tables.json`), generated
+/// from the real Arrow schemas of a published lake by `tests/table_schemas.rs`, which fails when
+/// the tables and this file disagree (a renamed column, a changed type or nullability).
+const TABLE_SCHEMAS: &str = include_str!("../../contract/tables.json");
+
+/// JSON types of the stream's documents (written by `lake stream process`, not Arrow tables).
 #[derive(Clone, Copy)]
 enum Kind {
-    Bool,
     Int,
     Num,
     Text,
-    Date,
     DateTime,
 }
 
-use Kind::{Bool, Date, DateTime, Int, Num, Text};
+use Kind::{DateTime, Int, Num, Text};
 
-/// Columns of every table the API serves, as the Gold SQL models and the ML stage write them.
-const TABLES: &[(&str, &[(&str, Kind)])] = &[
-    (
-        "kpi_globaux",
-        &[
-            ("ca_total", Num),
-            ("nb_achats", Int),
-            ("nb_clients_acheteurs", Int),
-            ("nb_clients_inscrits", Int),
-            ("panier_moyen", Num),
-            ("clv_moyenne", Num),
-            ("taux_retention_moyen", Num),
-            ("gini", Num),
-            ("part_ca_top20", Num),
-            ("date_min", Date),
-            ("date_max", Date),
-            ("ref_date", Date),
-        ],
-    ),
-    (
-        "kpi_clv",
-        &[
-            ("id_client", Int),
-            ("ca_total", Num),
-            ("nb_achats", Int),
-            ("panier_moyen", Num),
-            ("anciennete_jours", Int),
-            ("frequence_mensuelle", Num),
-            ("clv_historique", Num),
-            ("clv_12m", Num),
-        ],
-    ),
-    (
-        "kpi_retention",
-        &[
-            ("mois", Date),
-            ("clients_actifs", Int),
-            ("clients_actifs_mois_precedent", Int),
-            ("clients_retenus", Int),
-            ("nouveaux_clients", Int),
-            ("taux_retention", Num),
-            ("taux_churn", Num),
-        ],
-    ),
-    (
-        "kpi_rfm",
-        &[
-            ("segment", Text),
-            ("nb_clients", Int),
-            ("part_clients", Num),
-            ("ca", Num),
-            ("part_ca", Num),
-            ("recence_moyenne", Num),
-            ("frequence_moyenne", Num),
-            ("montant_moyen", Num),
-        ],
-    ),
-    (
-        "kpi_rfm_grille",
-        &[
-            ("r_score", Int),
-            ("f_score", Int),
-            ("segment", Text),
-            ("nb_clients", Int),
-            ("part_clients", Num),
-            ("ca", Num),
-            ("part_ca", Num),
-        ],
-    ),
-    (
-        "kpi_clv_deciles",
-        &[
-            ("decile", Int),
-            ("nb_clients", Int),
-            ("clv_min", Num),
-            ("clv_max", Num),
-            ("clv_moyenne", Num),
-            ("clv_totale", Num),
-            ("part_clv", Num),
-        ],
-    ),
-    (
-        "quality",
-        &[
-            ("table", Text),
-            ("colonne", Text),
-            ("dimension", Text),
-            ("controle", Text),
-            ("observe", Int),
-            ("nb_echecs", Int),
-            ("pct_echecs", Num),
-            ("seuil", Num),
-            ("bloquant", Bool),
-            ("ok", Bool),
-        ],
-    ),
-    (
-        "quarantine",
-        &[
-            ("entite", Text),
-            ("raison", Text),
-            ("fichier_source", Text),
-            ("ligne_source", Int),
-            ("id_client", Text),
-            ("nom", Text),
-            ("email", Text),
-            ("date_inscription", Text),
-            ("pays", Text),
-            ("id_achat", Text),
-            ("date_achat", Text),
-            ("montant", Text),
-            ("produit", Text),
-        ],
-    ),
-    (
-        "kpi_produits",
-        &[
-            ("produit", Text),
-            ("ca", Num),
-            ("nb_achats", Int),
-            ("nb_clients", Int),
-            ("part_ca", Num),
-            ("rang_ca", Int),
-            ("ca_dernier_mois", Num),
-            ("ca_mois_precedent", Num),
-            ("croissance_mom", Num),
-        ],
-    ),
-    (
-        "kpi_croissance",
-        &[
-            ("mois", Date),
-            ("ca", Num),
-            ("ca_mois_precedent", Num),
-            ("croissance_mom", Num),
-            ("ca_annee_precedente", Num),
-            ("croissance_yoy", Num),
-        ],
-    ),
-    (
-        "vente",
-        &[
-            ("date", Date),
-            ("semaine", Date),
-            ("mois", Date),
-            ("heure", Int),
-            ("pays", Text),
-            ("ca", Num),
-            ("nb_achats", Int),
-            ("nb_clients", Int),
-            ("panier_moyen", Num),
-            ("part_ca", Num),
-        ],
-    ),
-    (
-        "saisonnalite",
-        &[
-            ("dimension", Text),
-            ("valeur", Int),
-            ("ca_moyen", Num),
-            ("indice", Num),
-        ],
-    ),
-    ("lorenz", &[("part_clients", Num), ("part_ca_cumulee", Num)]),
-    (
-        "cohortes",
-        &[
-            ("cohorte", Date),
-            ("mois_relatif", Int),
-            ("taille_cohorte", Int),
-            ("clients_actifs", Int),
-            ("taux_retention", Num),
-        ],
-    ),
-    (
-        "dim_clients",
-        &[
-            ("id_client", Int),
-            ("nom", Text),
-            ("email", Text),
-            ("date_inscription", Date),
-            ("pays", Text),
-            ("premier_achat", DateTime),
-            ("dernier_achat", DateTime),
-            ("nb_achats", Int),
-            ("ca_total", Num),
-        ],
-    ),
-    (
-        "dim_rfm",
-        &[
-            ("id_client", Int),
-            ("recence_jours", Int),
-            ("frequence", Int),
-            ("montant", Num),
-            ("r_score", Int),
-            ("f_score", Int),
-            ("m_score", Int),
-            ("rfm_code", Text),
-            ("segment", Text),
-        ],
-    ),
-    (
-        "dim_produits",
-        &[
-            ("produit", Text),
-            ("nb_achats", Int),
-            ("ca", Num),
-            ("prix_moyen", Num),
-            ("nb_clients", Int),
-            ("premiere_vente", DateTime),
-            ("derniere_vente", DateTime),
-        ],
-    ),
-    (
-        "fact_achats",
-        &[
-            ("id_achat", Int),
-            ("id_client", Int),
-            ("date_achat", DateTime),
-            ("montant", Num),
-            ("produit", Text),
-            ("pays", Text),
-            ("date", Date),
-            ("heure", Int),
-            ("annee", Int),
-            ("mois", Int),
-            ("jour_semaine", Int),
-        ],
-    ),
-    (
-        "segments_ml",
-        &[
-            ("id_client", Int),
-            ("segment_ml", Int),
-            ("libelle", Text),
-            ("distance_centre", Num),
-        ],
-    ),
-    (
-        "segments_profils",
-        &[
-            ("segment_ml", Int),
-            ("libelle", Text),
-            ("nb_clients", Int),
-            ("part_clients", Num),
-            ("centre_recence_jours", Num),
-            ("centre_frequence", Num),
-            ("centre_montant", Num),
-            ("centre_panier_moyen", Num),
-            ("centre_anciennete_jours", Num),
-            ("silhouette", Num),
-        ],
-    ),
-    (
-        "scores_churn",
-        &[("id_client", Int), ("score_churn", Num), ("risque", Text)],
-    ),
-    (
-        "model_report",
-        &[
-            ("modele", Text),
-            ("indicateur", Text),
-            ("valeur", Num),
-            ("texte", Text),
-        ],
-    ),
-];
+/// The JSON schema of a timestamp as the API writes it (`2025-03-01T10:00:00`, no zone).
+fn timestamp_schema() -> Json {
+    json!({ "type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}" })
+}
 
 fn kind_schema(kind: Kind) -> Json {
-    let mut schema = match kind {
-        Bool => json!({ "type": "boolean" }),
+    match kind {
         Int => json!({ "type": "integer" }),
         Num => json!({ "type": "number" }),
         Text => json!({ "type": "string" }),
-        Date => json!({ "type": "string", "format": "date" }),
-        DateTime => {
-            json!({ "type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}" })
-        }
-    };
-    // Gold has NULLs where a figure has no base (a growth without a previous month…).
-    schema["nullable"] = json!(true);
-    schema
+        DateTime => timestamp_schema(),
+    }
 }
 
-fn table_schema(columns: &[(&str, Kind)]) -> Json {
-    let properties: serde_json::Map<String, Json> = columns
+/// The schema of the stream's documents: every field present.
+fn document_schema(fields: &[(&str, Kind)]) -> Json {
+    let properties: serde_json::Map<String, Json> = fields
         .iter()
         .map(|(name, kind)| (name.to_string(), kind_schema(*kind)))
         .collect();
-    json!({ "type": "object", "properties": properties })
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// The JSON schema of one Arrow column as the API writes it (`rows_from_batches`): every column
+/// is present in every row, `null` only where Arrow allows it.
+fn column_schema(data_type: &DataType, nullable: bool) -> Json {
+    let mut schema = match data_type {
+        DataType::Boolean => json!({ "type": "boolean" }),
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => json!({ "type": "integer" }),
+        DataType::Float16
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => json!({ "type": "number" }),
+        DataType::Date32 | DataType::Date64 => json!({ "type": "string", "format": "date" }),
+        DataType::Timestamp(..) => timestamp_schema(),
+        _ => json!({ "type": "string" }),
+    };
+    if nullable {
+        schema["nullable"] = json!(true);
+    }
+    schema
+}
+
+/// The JSON schema of a table's rows, from its Arrow schema: one required property per column.
+pub fn row_schema(schema: &Schema) -> Json {
+    let properties: serde_json::Map<String, Json> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            (
+                f.name().clone(),
+                column_schema(f.data_type(), f.is_nullable()),
+            )
+        })
+        .collect();
+    let required: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// The generated row schemas, by table name.
+fn table_schemas() -> serde_json::Map<String, Json> {
+    serde_json::from_str(TABLE_SCHEMAS).unwrap_or_default()
+}
+
+/// `/ventes` answers rows of one of the `fact_ca_*` tables, by grain: every column any grain
+/// has, required when every grain has it.
+fn sales_schema(tables: &serde_json::Map<String, Json>) -> Json {
+    let grains = [
+        "fact_ca_jour",
+        "fact_ca_semaine",
+        "fact_ca_mois",
+        "fact_ca_heure",
+        "fact_ca_pays",
+    ];
+    let mut properties = serde_json::Map::new();
+    let mut required: Option<Vec<Json>> = None;
+    for grain in grains.iter().filter_map(|g| tables.get(*g)) {
+        if let Some(own) = grain["properties"].as_object() {
+            for (name, schema) in own {
+                properties.entry(name.clone()).or_insert(schema.clone());
+            }
+        }
+        let own: Vec<Json> = grain["required"].as_array().cloned().unwrap_or_default();
+        required = Some(match required {
+            None => own,
+            Some(all) => all.into_iter().filter(|c| own.contains(c)).collect(),
+        });
+    }
+    json!({ "type": "object", "required": required.unwrap_or_default(), "properties": properties })
 }
 
 fn reference(name: &str) -> Json {
@@ -421,14 +238,14 @@ fn live_paths() -> Vec<(&'static str, Json)> {
 }
 
 /// The document of a server, with the real-time listings when it has MongoDB.
-pub fn openapi_for(live: bool) -> Json {
-    let mut document = openapi();
+pub fn openapi_for(catalogue: &ServingCatalogue, live: bool) -> Json {
+    let mut document = openapi(catalogue);
     if live {
         for (path, operation) in live_paths() {
             document["paths"][path] = operation;
         }
         let schemas = &mut document["components"]["schemas"];
-        schemas["fenetre"] = table_schema(&[
+        schemas["fenetre"] = document_schema(&[
             ("window_start", DateTime),
             ("window_start_ms", Int),
             ("window_end_ms", Int),
@@ -438,7 +255,7 @@ pub fn openapi_for(live: bool) -> Json {
             ("montant", Num),
             ("written_at", DateTime),
         ]);
-        schemas["alerte"] = table_schema(&[
+        schemas["alerte"] = document_schema(&[
             ("window_start", DateTime),
             ("window_start_ms", Int),
             ("rule", Text),
@@ -454,11 +271,9 @@ pub fn openapi_for(live: bool) -> Json {
 }
 
 /// The whole document (without the real-time listings).
-pub fn openapi() -> Json {
-    let mut schemas: serde_json::Map<String, Json> = TABLES
-        .iter()
-        .map(|(name, columns)| (name.to_string(), table_schema(columns)))
-        .collect();
+pub fn openapi(catalogue: &ServingCatalogue) -> Json {
+    let mut schemas = table_schemas();
+    schemas.insert("vente".into(), sales_schema(&schemas));
     schemas.insert(
         "Error".into(),
         json!({
@@ -475,14 +290,15 @@ pub fn openapi() -> Json {
             }}
         }),
     );
-    let mut concentration = table_schema(&[
-        ("nb_clients", Int),
-        ("gini", Num),
-        ("part_ca_top20", Num),
-        ("part_clients_80pct", Num),
-    ]);
+    let mut concentration = schemas
+        .get("concentration")
+        .cloned()
+        .unwrap_or_else(|| json!({ "type": "object", "properties": {} }));
     concentration["properties"]["lorenz"] =
         json!({ "type": "array", "items": reference("lorenz") });
+    if let Some(required) = concentration["required"].as_array_mut() {
+        required.push(json!("lorenz"));
+    }
     let nullable_ref = |name: &str| json!({ "allOf": [reference(name)], "nullable": true });
     let client = json!({
         "type": "object",
@@ -530,7 +346,7 @@ pub fn openapi() -> Json {
         ),
     ];
     achats_params.push(limit_offset().remove(0));
-    let paths = json!({
+    let mut paths = json!({
         "/health": operation("Is the store reachable?", vec![], json!({
             "type": "object", "required": ["status", "store"],
             "properties": { "status": { "type": "string" }, "store": { "type": "string" }, "gold_version": { "type": "string" } }
@@ -546,21 +362,14 @@ pub fn openapi() -> Json {
         "/kpis/globaux": operation("Headline KPIs", vec![], reference("kpi_globaux")),
         "/kpis/clv": operation("Customer lifetime value, largest first",
             [vec![param("id_client", id(), "one client")], limit_offset()].concat(), data_of("kpi_clv")),
-        "/kpis/clv/deciles": operation("The 12-month CLV over all buyers, by decile", vec![], data_of("kpi_clv_deciles")),
-        "/kpis/rfm/grille": operation("The R × F grid: buyers and revenue per score pair", vec![], data_of("kpi_rfm_grille")),
         "/kpis/rfm/clients": operation("Buyers of one RFM segment, largest amount first",
             [vec![json!({ "name": "segment", "in": "query", "required": true, "schema": plain("RFM segment, e.g. Champions"), "description": "the segment" })], limit_offset()].concat(),
             data_of("dim_rfm")),
-        "/qualite": operation("The Silver quality report of the served Gold: one row per check", vec![], data_of("quality")),
         "/qualite/quarantaine": operation("Quarantined rows with their source file and line", [vec![
             param("entite", text(&["clients", "achats"]), "one entity"),
             param("raison", plain("quarantine reason, e.g. montant_invalide"), "one reason"),
             param("fichier", plain("source file name, e.g. achats.csv"), "one source file"),
         ], limit_offset()].concat(), data_of("quarantine")),
-        "/kpis/retention": operation("Monthly retention", vec![], data_of("kpi_retention")),
-        "/kpis/rfm": operation("RFM segments: buyers and revenue", vec![], data_of("kpi_rfm")),
-        "/kpis/produits": operation("Products by revenue", vec![], data_of("kpi_produits")),
-        "/kpis/croissance": operation("Monthly growth", vec![], data_of("kpi_croissance")),
         "/ventes": operation("Revenue by grain", vec![
             param("grain", text(&["jour", "semaine", "mois", "heure", "pays"]), "grain (default jour)"),
             param("debut", date(), "first day (time grains only: 400 with heure or pays)"),
@@ -587,17 +396,17 @@ pub fn openapi() -> Json {
                 }
             }
         },
-        "/produits": operation("Products", vec![], data_of("dim_produits")),
         "/achats": operation("Purchases, filtered, sorted, keyset-paginated", achats_params, achats_page),
-        "/ml/segments": operation("ML segments: size, centre, name", vec![], data_of("segments_profils")),
         "/ml/churn": operation("Churn scores, highest first", [vec![
             param("risque", text(&["faible", "moyen", "élevé"]), "risk band"),
             param("score_min", json!({ "type": "number", "minimum": 0, "maximum": 1 }), "lowest score"),
             param("id_client", id(), "one client"),
         ], limit_offset()].concat(), data_of("scores_churn")),
-        "/ml/rapport": operation("Model report: metrics, weights, cutoffs, data version", vec![], data_of("model_report")),
         "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OK" } } } }
     });
+    for (table, route) in catalogue.routes() {
+        paths[route.path.as_str()] = operation(&table.summary, vec![], data_of(&table.table));
+    }
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -611,5 +420,95 @@ pub fn openapi() -> Json {
 }
 
 pub async fn document(state: actix_web::web::Data<super::AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(openapi_for(state.live.is_some()))
+    HttpResponse::Ok().json(openapi_for(state.catalogue, state.live.is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every column a declaration names (a route's order, an index) is a column of the table's
+    /// documented rows, and every served table has its row schema: a column renamed in a model
+    /// but not in its header fails here.
+    #[test]
+    fn declarations_name_columns_of_the_documented_rows() {
+        let catalogue = ServingCatalogue::embedded().expect("catalogue");
+        let schemas = table_schemas();
+        for table in catalogue.tables() {
+            let schema = schemas.get(&table.table).unwrap_or_else(|| {
+                panic!("{} has no row schema in contract/tables.json", table.key)
+            });
+            let columns = schema["properties"].as_object().expect("properties");
+            let declared = table
+                .serving
+                .route
+                .iter()
+                .flat_map(|r| &r.order)
+                .chain(table.serving.indexes.iter().flatten());
+            for key in declared {
+                assert!(
+                    columns.contains_key(&key.column),
+                    "{} declares {} but has no such column",
+                    table.key,
+                    key.column
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn listings_are_documented_with_their_rows() {
+        let catalogue = ServingCatalogue::embedded().expect("catalogue");
+        let document = openapi(catalogue);
+        let grid = &document["paths"]["/kpis/rfm/grille"]["get"];
+        assert!(
+            grid["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("The R × F grid"))
+        );
+        let items = &grid["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+            ["data"]["items"];
+        assert_eq!(items["$ref"], "#/components/schemas/kpi_rfm_grille");
+        let rows = &document["components"]["schemas"]["kpi_rfm_grille"];
+        let required: Vec<&str> = rows["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
+        assert_eq!(
+            required,
+            [
+                "r_score",
+                "f_score",
+                "segment",
+                "nb_clients",
+                "part_clients",
+                "ca",
+                "part_ca"
+            ]
+        );
+    }
+
+    #[test]
+    fn arrow_types_map_to_json_types() {
+        use datafusion::arrow::datatypes::{Field, TimeUnit};
+        let schema = Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("m", DataType::Decimal128(12, 2), true),
+            Field::new("d", DataType::Date32, false),
+            Field::new("t", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+            Field::new("b", DataType::Boolean, false),
+            Field::new("s", DataType::Utf8View, true),
+        ]);
+        let rows = row_schema(&schema);
+        assert_eq!(rows["required"], json!(["n", "m", "d", "t", "b", "s"]));
+        let p = &rows["properties"];
+        assert_eq!(p["n"], json!({ "type": "integer" }));
+        assert_eq!(p["m"], json!({ "type": "number", "nullable": true }));
+        assert_eq!(p["d"], json!({ "type": "string", "format": "date" }));
+        assert_eq!(p["t"]["type"], "string");
+        assert_eq!(p["b"], json!({ "type": "boolean" }));
+        assert_eq!(p["s"], json!({ "type": "string", "nullable": true }));
+    }
 }

@@ -1,5 +1,6 @@
-//! `/qualite`: the Silver quality report and the quarantined rows, with their source file and
-//! line, for the dashboard's "Qualité des données" page.
+//! `/qualite/quarantaine`: the quarantined rows, with their source file and line, for the
+//! dashboard's "Qualité des données" page. The quality report itself (`/qualite`) is a plain
+//! listing declared in `sql/silver/quality.sql`.
 
 use actix_web::{HttpResponse, web};
 
@@ -7,21 +8,8 @@ use super::{AppState, Query, list, read_params, rows};
 use crate::error::ApiError;
 use crate::store::{Op, TableQuery, Value};
 
-/// The quality report's table, served from the Silver run the served Gold was built on.
-pub const QUALITY: &str = "silver.quality";
 /// The quarantined rows' table.
 pub const QUARANTINE: &str = "silver.quarantine";
-
-/// `silver.quality`: one row per check (volumes, quarantine per reason, completeness, validity,
-/// uniqueness, coherence), by table and check.
-pub async fn rapport(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
-    read_params(query, |_| Ok(()))?;
-    let q = TableQuery::table(QUALITY)
-        .order_by("table", false)
-        .order_by("dimension", false)
-        .order_by("controle", false);
-    Ok(list(rows(&state, &q).await?))
-}
 
 /// `silver.quarantine`, by entity, file and line: `entite` (clients, achats), `raison`,
 /// `fichier` (the source file's name as ingested), `limit`, `offset`.

@@ -1,7 +1,8 @@
 //! What the loader writes and the reader reads: the pointer document, the collection names, and
-//! the index of every filter and sort the API offers.
+//! the indexes the serving catalogue declares for the API's filters and sorts.
 
-use mongodb::bson::{Document, doc};
+use lake_core::serving::ServedTable;
+use mongodb::bson::{Bson, Document};
 use serde::{Deserialize, Serialize};
 
 /// Collection holding the pointer document.
@@ -28,43 +29,6 @@ pub struct Pointer {
     pub previous_versions: Vec<String>,
 }
 
-/// The Gold tables the API serves (everything else stays in the lake); a load needs them all.
-pub const GOLD_TABLES: [&str; 21] = [
-    "kpi_globaux",
-    "kpi_clv",
-    "kpi_retention",
-    "kpi_rfm",
-    "kpi_rfm_grille",
-    "kpi_clv_deciles",
-    "kpi_produits",
-    "kpi_croissance",
-    "fact_achats",
-    "fact_ca_jour",
-    "fact_ca_semaine",
-    "fact_ca_mois",
-    "fact_ca_heure",
-    "fact_ca_pays",
-    "saisonnalite",
-    "concentration",
-    "lorenz",
-    "cohortes",
-    "dim_clients",
-    "dim_rfm",
-    "dim_produits",
-];
-
-/// The Silver tables the API serves (the quality report and the quarantined rows), from the
-/// Silver run the loaded Gold was built on; their collections are keyed `silver.<table>`.
-pub const SILVER_TABLES: [&str; 2] = ["silver.quality", "silver.quarantine"];
-
-/// The ML tables the API serves, loaded when `lake ml` has published them.
-pub const ML_TABLES: [&str; 4] = [
-    "segments_ml",
-    "segments_profils",
-    "scores_churn",
-    "model_report",
-];
-
 /// A short, collection-name-safe tag of a version.
 pub fn version_tag(version: &str) -> String {
     version
@@ -89,51 +53,43 @@ pub fn version_of_collection(name: &str) -> Option<&str> {
     name.split_once("__").map(|(_, v)| v)
 }
 
-/// Indexes of a table: one per filter and sort of the API (keys in order).
-pub fn indexes(table: &str) -> Vec<Document> {
-    match table {
-        "fact_achats" => vec![
-            doc! { "date_achat": 1, "id_achat": 1 },
-            doc! { "montant": 1, "id_achat": 1 },
-            doc! { "id_client": 1, "date_achat": 1, "id_achat": 1 },
-            doc! { "pays": 1, "date_achat": 1, "id_achat": 1 },
-            doc! { "produit": 1, "date_achat": 1, "id_achat": 1 },
-        ],
-        "dim_clients" => vec![
-            doc! { "id_client": 1 },
-            doc! { "ca_total": -1, "id_client": 1 },
-            doc! { "pays": 1, "ca_total": -1 },
-        ],
-        "kpi_clv" => vec![
-            doc! { "id_client": 1 },
-            doc! { "clv_12m": -1, "id_client": 1 },
-        ],
-        "dim_rfm" => vec![
-            doc! { "id_client": 1 },
-            doc! { "segment": 1, "montant": -1, "id_client": 1 },
-        ],
-        "segments_ml" => vec![doc! { "id_client": 1 }],
-        "silver.quarantine" => vec![
-            doc! { "entite": 1, "fichier_source": 1, "ligne_source": 1 },
-            doc! { "entite": 1, "raison": 1, "fichier_source": 1, "ligne_source": 1 },
-            doc! { "raison": 1, "entite": 1, "fichier_source": 1, "ligne_source": 1 },
-        ],
-        "scores_churn" => vec![
-            doc! { "id_client": 1 },
-            doc! { "score_churn": -1, "id_client": 1 },
-            doc! { "risque": 1, "score_churn": -1 },
-        ],
-        "fact_ca_jour" => vec![doc! { "date": 1 }],
-        "fact_ca_semaine" => vec![doc! { "semaine": 1 }],
-        "fact_ca_mois" => vec![doc! { "mois": 1 }],
-        "cohortes" => vec![doc! { "cohorte": 1, "mois_relatif": 1 }],
-        _ => Vec::new(),
-    }
+/// Indexes of a served table, as its model's `-- index:` lines declare them (keys in order).
+pub fn indexes(table: &ServedTable) -> Vec<Document> {
+    table
+        .serving
+        .indexes
+        .iter()
+        .map(|keys| {
+            keys.iter()
+                .map(|k| {
+                    (
+                        k.column.clone(),
+                        Bson::Int32(if k.descending { -1 } else { 1 }),
+                    )
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lake_core::serving::ServingCatalogue;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn indexes_follow_the_declared_keys_and_directions() {
+        let catalogue = ServingCatalogue::embedded().expect("catalogue");
+        let clv = catalogue.get("kpi_clv").expect("kpi_clv served");
+        assert_eq!(
+            indexes(clv),
+            vec![
+                doc! { "id_client": 1 },
+                doc! { "clv_12m": -1, "id_client": 1 }
+            ]
+        );
+    }
 
     #[test]
     fn collection_names_carry_a_safe_version_tag() {

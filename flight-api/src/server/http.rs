@@ -65,6 +65,7 @@ pub fn serve(
     state: AppState,
     options: HttpOptions,
 ) -> std::io::Result<Server> {
+    let catalogue = state.catalogue;
     let state = web::Data::new(state);
     let key = web::Data::new(options.api_key.clone());
     let origins = options.cors_origins.clone();
@@ -84,7 +85,7 @@ pub fn serve(
             .wrap(cors(&origins))
             .wrap(Compress::default())
             .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
-            .configure(api::routes)
+            .configure(|config| api::routes(config, catalogue))
             .default_service(web::to(not_found))
     })
     // A compressed body goes out in several writes; with Nagle's algorithm on, the last one

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{NaiveDate, NaiveDateTime};
+use lake_core::serving::ServingCatalogue;
 use serde::Serialize;
 
 /// One row as the API returns it: column name → JSON value.
@@ -174,36 +175,19 @@ pub fn qualified(table: &str) -> String {
     format!("{schema}.{name}")
 }
 
-/// Tables whose size is bounded by the calendar, the catalogue, the countries or the checks, not
-/// by the number of clients or purchases: their answers are kept in memory for the version's
-/// lifetime.
-pub const BOUNDED_TABLES: [&str; 20] = [
-    "kpi_globaux",
-    "kpi_retention",
-    "kpi_rfm",
-    "kpi_rfm_grille",
-    "kpi_clv_deciles",
-    "kpi_produits",
-    "kpi_croissance",
-    "fact_ca_jour",
-    "fact_ca_semaine",
-    "fact_ca_mois",
-    "fact_ca_heure",
-    "fact_ca_pays",
-    "saisonnalite",
-    "concentration",
-    "lorenz",
-    "cohortes",
-    "dim_produits",
-    "segments_profils",
-    "model_report",
-    "silver.quality",
-];
+/// Whether a table's answers can be kept: its model declares `serve: bounded` (sized by the
+/// calendar, the catalogue, the countries or the checks, not by clients or purchases).
+fn is_bounded(table: &str) -> bool {
+    ServingCatalogue::embedded()
+        .ok()
+        .and_then(|c| c.get(table))
+        .is_some_and(|t| t.is_bounded())
+}
 
 /// Most answers one version keeps (each is a few rows to a few thousand).
 const CACHED_ANSWERS: usize = 1024;
 
-/// Answers to queries on the [`BOUNDED_TABLES`] of one served version. A version never changes,
+/// Answers to queries on the bounded tables of one served version. A version never changes,
 /// so an answer stays right as long as the version is served; a new version starts empty.
 #[derive(Debug, Default)]
 pub struct AnswerCache {
@@ -216,7 +200,7 @@ impl AnswerCache {
     where
         F: std::future::Future<Output = Result<Vec<Row>, StoreError>>,
     {
-        if !BOUNDED_TABLES.contains(&query.table) {
+        if !is_bounded(query.table) {
             return compute.await;
         }
         let key = format!("{query:?}");

@@ -4,6 +4,9 @@
 -- One cell per (cohorte, mois_relatif k >= 0) inside the data range (cohort month + k <= last
 -- month); clients_actifs: cohort clients with a purchase in month cohorte + k;
 -- taux_retention = clients_actifs / taille_cohorte.
+--
+-- serve: bounded
+-- index: cohorte, mois_relatif
 
 WITH tailles AS (
     SELECT cohorte_index, COUNT(*) AS taille_cohorte

@@ -5,6 +5,8 @@
 -- part_ca_top20 = CA share of the top CEIL(0.2 n) buyers;
 -- part_clients_80pct = smallest share of buyers, largest first, whose CA reaches 80 % of total.
 -- Without any buyer: nb_clients 0 and the three measures NULL.
+--
+-- serve: bounded
 
 SELECT
     COALESCE(MAX(nb_clients), 0)                                           AS nb_clients,

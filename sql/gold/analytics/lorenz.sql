@@ -4,6 +4,8 @@
 -- Point j (0..100): part_clients = j / 100; part_ca_cumulee = CA share of the
 -- FLOOR(j * n / 100) smallest buyers (0 at j = 0, 1 at j = 100).
 -- No point at all without any buyer.
+--
+-- serve: bounded
 
 WITH points AS (
     SELECT unnest(generate_series(0, 100)) AS j

@@ -7,6 +7,8 @@
 --   indice = ca_moyen / mean monthly CA.
 -- heure: ca_moyen = mean daily CA of that hour (CA of the hour / days of dim_temps);
 --   indice = CA of the hour / (total CA / 24).
+--
+-- serve: bounded
 
 WITH jours AS (
     SELECT

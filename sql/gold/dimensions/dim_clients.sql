@@ -1,6 +1,11 @@
 -- gold.dim_clients: one row per Silver client, with purchase totals
 -- (0 purchases, 0 CA and NULL dates for clients who never bought).
 -- Reads: silver.clients, silver.achats.
+--
+-- serve: paged
+-- index: id_client
+-- index: ca_total desc, id_client
+-- index: pays, ca_total desc
 
 WITH totaux AS (
     SELECT

@@ -1,5 +1,8 @@
 -- gold.dim_produits: one row per product sold.
 -- Reads: silver.achats.
+--
+-- serve: bounded
+-- route: /produits order by ca desc, produit
 
 SELECT
     produit,

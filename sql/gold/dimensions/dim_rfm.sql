@@ -4,6 +4,10 @@
 -- recence_jours = ref_date - date of the last purchase; frequence = purchases; montant = sum.
 -- Scores are quintiles (NTILE(5)), ties broken by id_client; 5 is best (most recent, most
 -- frequent, largest). Segment from (r_score, f_score) as in the data contract.
+--
+-- serve: paged
+-- index: id_client
+-- index: segment, montant desc, id_client
 
 WITH par_client AS (
     SELECT

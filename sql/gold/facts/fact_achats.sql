@@ -2,6 +2,13 @@
 -- Reads: silver.achats, silver.clients.
 --
 -- jour_semaine: 1 = Monday ... 7 = Sunday (ISO).
+--
+-- serve: paged
+-- index: date_achat, id_achat
+-- index: montant, id_achat
+-- index: id_client, date_achat, id_achat
+-- index: pays, date_achat, id_achat
+-- index: produit, date_achat, id_achat
 
 SELECT
     a.id_achat,

@@ -1,5 +1,7 @@
 -- gold.fact_ca_heure: sales per hour of the day (0-23), all days together.
 -- Reads: gold.fact_achats.
+--
+-- serve: bounded
 
 SELECT
     heure,

@@ -1,5 +1,8 @@
 -- gold.fact_ca_jour: sales per calendar day (days with sales).
 -- Reads: gold.fact_achats.
+--
+-- serve: bounded
+-- index: date
 
 SELECT
     "date",

@@ -1,5 +1,8 @@
 -- gold.fact_ca_mois: sales per month, identified by the date of its first day.
 -- Reads: gold.fact_achats.
+--
+-- serve: bounded
+-- index: mois
 
 SELECT
     CAST(date_trunc('month', date_achat) AS DATE)                          AS mois,

@@ -1,5 +1,7 @@
 -- gold.fact_ca_pays: sales per client country (NULL: country unknown), with its share of sales.
 -- Reads: gold.fact_achats.
+--
+-- serve: bounded
 
 SELECT
     pays,

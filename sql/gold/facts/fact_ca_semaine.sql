@@ -1,5 +1,8 @@
 -- gold.fact_ca_semaine: sales per ISO week, identified by the date of its Monday.
 -- Reads: gold.fact_achats.
+--
+-- serve: bounded
+-- index: semaine
 
 SELECT
     CAST(date_trunc('week', date_achat) AS DATE)                           AS semaine,

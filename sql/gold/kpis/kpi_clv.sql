@@ -4,6 +4,10 @@
 -- anciennete_jours = ref_date - date of the first purchase;
 -- frequence_mensuelle = nb_achats / GREATEST(1, anciennete_jours / 30.4375);
 -- clv_historique = ca_total; clv_12m = panier_moyen * frequence_mensuelle * 12.
+--
+-- serve: paged
+-- index: id_client
+-- index: clv_12m desc, id_client
 
 WITH par_client AS (
     SELECT

@@ -5,6 +5,9 @@
 -- Buyers are ranked by clv_12m, then id_client (ties never straddle at random); NTILE(10) gives
 -- deciles whose sizes differ by at most one. Fewer than 10 buyers give fewer rows; no buyer, no
 -- row. part_clv = the decile's share of the sum of clv_12m over all buyers.
+--
+-- serve: bounded
+-- route: /kpis/clv/deciles order by decile
 
 WITH rangs AS (
     SELECT

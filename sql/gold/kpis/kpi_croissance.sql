@@ -3,6 +3,9 @@
 --
 -- Every month of the data range (0 CA without sales). ca_mois_precedent / ca_annee_precedente
 -- are NULL outside the data range; growth is NULL when its base is NULL or 0.
+--
+-- serve: bounded
+-- route: /kpis/croissance order by mois
 
 WITH ca_mois AS (
     SELECT

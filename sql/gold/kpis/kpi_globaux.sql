@@ -7,6 +7,8 @@
 -- gold.concentration.
 -- Without any purchase the row is still there: ca_total 0, counts 0, everything with no base
 -- (panier_moyen, means, gini, dates) NULL.
+--
+-- serve: bounded
 
 WITH ventes AS (
     SELECT

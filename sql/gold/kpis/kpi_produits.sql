@@ -4,6 +4,9 @@
 -- part_ca: share of total CA; rang_ca: RANK by CA descending, then product name;
 -- ca_dernier_mois / ca_mois_precedent: CA in the last month with purchases and the month before
 -- (0 without sales); croissance_mom = (last - previous) / previous, NULL when previous is 0.
+--
+-- serve: bounded
+-- route: /kpis/produits order by rang_ca, produit
 
 WITH ventes AS (
     SELECT

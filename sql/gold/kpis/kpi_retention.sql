@@ -4,6 +4,9 @@
 -- clients_retenus: active in the month and in the month before;
 -- taux_retention = clients_retenus / clients_actifs_mois_precedent (NULL when no base);
 -- taux_churn = 1 - taux_retention.
+--
+-- serve: bounded
+-- route: /kpis/retention order by mois
 
 WITH actifs AS (
     SELECT mois_index, COUNT(*) AS clients_actifs

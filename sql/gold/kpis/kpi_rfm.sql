@@ -1,6 +1,9 @@
 -- gold.kpi_rfm: each RFM segment with its number of buyers, its revenue and their shares, for
 -- the API's /kpis/rfm and the dashboard (precomputed, so no serving store has to aggregate).
 -- Reads: gold.dim_rfm.
+--
+-- serve: bounded
+-- route: /kpis/rfm order by nb_clients desc, segment
 
 SELECT
     segment,

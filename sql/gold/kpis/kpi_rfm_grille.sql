@@ -4,6 +4,9 @@
 --
 -- part_clients and part_ca are shares of all buyers' count and revenue. A pair without buyer
 -- has no row (the reader shows it as 0); no buyer at all gives no row.
+--
+-- serve: bounded
+-- route: /kpis/rfm/grille order by r_score, f_score
 
 SELECT
     r_score,

@@ -1,0 +1,9 @@
+-- gold.model_report: the ML stage's report: metrics, weights, cutoffs and the data version,
+-- one row per figure.
+-- Written by the ML stage (ml/src/stage.rs) under gold/ml/, not by SQL: this file declares the
+-- table for the serving catalogue.
+-- Columns: modele, indicateur, valeur, texte.
+--
+-- materialized: external
+-- serve: bounded
+-- route: /ml/rapport order by modele, indicateur

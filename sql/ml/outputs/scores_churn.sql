@@ -1,0 +1,11 @@
+-- gold.scores_churn: the churn score of every current buyer, highest risk first, with its
+-- risk band (faible, moyen, élevé).
+-- Written by the ML stage (ml/src/stage.rs) under gold/ml/, not by SQL: this file declares the
+-- table for the serving catalogue. Empty when no churn model was built.
+-- Columns: id_client, score_churn, risque.
+--
+-- materialized: external
+-- serve: paged
+-- index: id_client
+-- index: score_churn desc, id_client
+-- index: risque, score_churn desc

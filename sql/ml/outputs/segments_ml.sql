@@ -1,0 +1,9 @@
+-- gold.segments_ml: the KMeans segment of every buyer, with the segment's French name and the
+-- buyer's distance to its centre.
+-- Written by the ML stage (ml/src/stage.rs) under gold/ml/, not by SQL: this file declares the
+-- table for the serving catalogue. Empty when no segmentation was fitted (too few buyers).
+-- Columns: id_client, segment_ml, libelle, distance_centre.
+--
+-- materialized: external
+-- serve: paged
+-- index: id_client

@@ -1,0 +1,9 @@
+-- gold.segments_profils: each ML segment's size, centre (in the features' units) and French
+-- name.
+-- Written by the ML stage (ml/src/stage.rs) under gold/ml/, not by SQL: this file declares the
+-- table for the serving catalogue.
+-- Columns: segment_ml, libelle, nb_clients, part_clients, centre_<feature>…, silhouette.
+--
+-- materialized: external
+-- serve: bounded
+-- route: /ml/segments order by segment_ml
