@@ -13,7 +13,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 
 use crate::error::{LakeError, Result};
 use crate::ingest::{BronzeManifest, Entity, bronze_urls};
@@ -73,6 +73,16 @@ pub async fn register_bronze(ctx: &SessionContext, lake: &Lake) -> Result<Bronze
         ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
     }
     Ok(manifest)
+}
+
+/// A local DataFusion context (no Ballista) that can read the object store of each lake: the
+/// readers of published tables (the API's lake store, the MongoDB loader, `lake compare`).
+pub fn local_reader(lakes: &[&Lake], config: SessionConfig) -> SessionContext {
+    let ctx = SessionContext::new_with_config(config);
+    for lake in lakes.iter().filter(|l| l.is_s3()) {
+        ctx.register_object_store(lake.store_url(), lake.store());
+    }
+    ctx
 }
 
 /// Registers every table of a layer's current run; returns its manifest.

@@ -15,10 +15,9 @@ use object_store::{ObjectMeta, ObjectStoreExt};
 use parquet::file::metadata::ParquetMetaDataReader;
 
 use crate::catalog;
-use crate::clock::now;
 use crate::error::{LakeError, Result};
 use crate::models::{Layer, Materialized, Model, SqlProject};
-use crate::publish::{self, InputRef, LayerManifest, PublishedTable};
+use crate::publish::{self, InputRef, LayerManifest, RunBuilder, RunRecord};
 use crate::storage::Lake;
 
 /// The settings SQL models are rendered with (`{{ name }}` placeholders).
@@ -150,6 +149,10 @@ async fn execute_model(
     crate::engine::name_next_jobs(ctx, &job_name(model));
     let df = ctx.sql(&sql).await.map_err(fail)?;
     match model.materialized {
+        Materialized::External => Err(LakeError::model(
+            &model.file,
+            "an external table is written by its own stage, not by SQL".to_string(),
+        )),
         Materialized::View => {
             ctx.deregister_table(name.clone())?;
             ctx.register_table(name, df.into_view()).map_err(fail)?;
@@ -292,12 +295,10 @@ pub async fn run_layer(
         engine,
         job_timeout,
     } = *context;
-    let run_id = publish::new_run_id();
-    let prefix = publish::run_prefix(layer, &run_id);
-    let started_at = now();
+    let mut run = RunBuilder::start(layer);
+    let prefix = run.prefix();
     let vars = settings.template_vars();
     let models = project.in_order(layer)?;
-    let mut tables = BTreeMap::new();
     for (index, model) in models.iter().enumerate() {
         on_event(ModelEvent::Started {
             model,
@@ -319,32 +320,19 @@ pub async fn run_layer(
             seconds,
         });
         if let (Some((path, rows)), Materialized::Table) = (written, model.materialized) {
-            tables.insert(
-                model.table.clone(),
-                PublishedTable {
-                    path,
-                    rows,
-                    seconds,
-                },
-            );
+            run.add_table(&model.table, path, rows, seconds);
         }
     }
     if layer == Layer::Silver {
         quality_gate(ctx, lake, &prefix).await?;
     }
-    let manifest = LayerManifest {
-        layer: layer.name().to_string(),
-        run_id,
+    let record = RunRecord {
         as_of: settings.as_of.format("%Y-%m-%d %H:%M:%S").to_string(),
         engine: engine.to_string(),
-        started_at,
-        finished_at: now(),
         inputs,
         settings: recorded_settings(project, layer, settings)?,
-        tables,
-        previous_runs: Vec::new(),
     };
-    publish::publish(lake, layer, manifest).await
+    run.publish(lake, record).await
 }
 
 /// Fails when a blocking check of `silver.quality` is not ok.

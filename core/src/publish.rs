@@ -98,6 +98,97 @@ pub async fn silver_of(lake: &Lake, gold: &LayerManifest) -> Result<Option<Layer
     current(lake, Layer::Silver).await
 }
 
+/// A run of one layer being written: its id and folder, and the tables written so far. Nothing
+/// of it is visible until [`RunBuilder::publish`] switches the layer's pointer; dropped
+/// unpublished, it leaves a folder no reader sees, removed by a later publish.
+#[derive(Debug)]
+pub struct RunBuilder {
+    layer: Layer,
+    run_id: String,
+    started_at: String,
+    tables: BTreeMap<String, PublishedTable>,
+}
+
+/// What a run records about itself in its manifest, besides its tables.
+#[derive(Debug, Clone, Default)]
+pub struct RunRecord {
+    /// The reference time of the data (`2026-01-01 00:00:00`).
+    pub as_of: String,
+    /// The engine that computed it.
+    pub engine: String,
+    /// What it read: Bronze files, or the run of the layer below.
+    pub inputs: Vec<InputRef>,
+    /// The settings it ran with.
+    pub settings: BTreeMap<String, String>,
+}
+
+impl RunBuilder {
+    /// A new run of `layer`, with a fresh id, started now.
+    pub fn start(layer: Layer) -> Self {
+        Self {
+            layer,
+            run_id: new_run_id(),
+            started_at: crate::clock::now(),
+            tables: BTreeMap::new(),
+        }
+    }
+
+    /// `20261128T160102123Z-1a2b3c4d`.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The run's folder, `gold/runs/<run id>/`.
+    pub fn prefix(&self) -> String {
+        run_prefix(self.layer, &self.run_id)
+    }
+
+    /// Records a table the run wrote into `path` (relative to the lake root).
+    pub fn add_table(&mut self, table: &str, path: String, rows: u64, seconds: f64) {
+        self.tables.insert(
+            table.to_string(),
+            PublishedTable {
+                path,
+                rows,
+                seconds,
+            },
+        );
+    }
+
+    /// Writes batches computed outside the engine as `<prefix><table>/part-0.parquet` and
+    /// records the table; returns the rows written.
+    pub async fn write_table(
+        &mut self,
+        lake: &Lake,
+        table: &str,
+        schema: SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<u64> {
+        let clock = std::time::Instant::now();
+        let folder = format!("{}{table}/", self.prefix());
+        let rows = write_parquet(lake, &folder, schema, batches).await?;
+        self.add_table(table, folder, rows, clock.elapsed().as_secs_f64());
+        Ok(rows)
+    }
+
+    /// Writes the run's manifest and makes it the layer's current run.
+    pub async fn publish(self, lake: &Lake, record: RunRecord) -> Result<LayerManifest> {
+        let manifest = LayerManifest {
+            layer: self.layer.name().to_string(),
+            run_id: self.run_id,
+            as_of: record.as_of,
+            engine: record.engine,
+            started_at: self.started_at,
+            finished_at: crate::clock::now(),
+            inputs: record.inputs,
+            settings: record.settings,
+            tables: self.tables,
+            previous_runs: Vec::new(),
+        };
+        publish(lake, self.layer, manifest).await
+    }
+}
+
 /// Makes a finished run the current one, then removes runs no reader can reach any more.
 pub async fn publish(
     lake: &Lake,

@@ -10,7 +10,7 @@ use datafusion::arrow::array::{
     ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use lake_core::publish::{self, InputRef, LayerManifest, PublishedTable};
+use lake_core::publish::{self, InputRef, LayerManifest, RunBuilder, RunRecord};
 use lake_core::{LakeError, LakeSession, Layer, catalog};
 
 use crate::churn::{ChurnModel, Evaluation, RISK_BANDS, evaluate, risk_band};
@@ -117,7 +117,8 @@ pub async fn run_ml(
     config: &MlConfig,
     mut on_step: impl FnMut(&str),
 ) -> Result<(LayerManifest, MlSummary), MlError> {
-    let started_at = lake_core::clock::now();
+    // Started now, so the manifest's started_at covers the training too.
+    let mut run = RunBuilder::start(Layer::Ml);
     let gold = publish::current(&session.lake, Layer::Gold)
         .await?
         .ok_or_else(|| LakeError::NotPublished {
@@ -230,8 +231,6 @@ pub async fn run_ml(
     };
 
     on_step("publishing gold/ml");
-    let run_id = publish::new_run_id();
-    let prefix = publish::run_prefix(Layer::Ml, &run_id);
     let tables = [
         ("segments_ml", segments_ml(&current, &labels)?),
         ("segments_profils", segments_profils(&summary)?),
@@ -241,19 +240,9 @@ pub async fn run_ml(
             model_report(&summary, config, &gold.run_id, &scores)?,
         ),
     ];
-    let mut published = std::collections::BTreeMap::new();
     for (table, batch) in tables {
-        let clock = Instant::now();
-        let folder = format!("{prefix}{table}/");
-        let rows = publish::write_parquet(&session.lake, &folder, batch.schema(), &[batch]).await?;
-        published.insert(
-            table.to_string(),
-            PublishedTable {
-                path: folder,
-                rows,
-                seconds: clock.elapsed().as_secs_f64(),
-            },
-        );
+        run.write_table(&session.lake, table, batch.schema(), &[batch])
+            .await?;
     }
     let mut settings = std::collections::BTreeMap::new();
     settings.insert("horizon_jours".into(), config.horizon_days.to_string());
@@ -262,22 +251,16 @@ pub async fn run_ml(
         "k".into(),
         format!("{}..={}", seg_config.k_min, seg_config.k_max),
     );
-    let manifest = LayerManifest {
-        layer: Layer::Ml.name().to_string(),
-        run_id,
+    let record = RunRecord {
         as_of: gold.as_of.clone(),
         engine: session.engine.to_string(),
-        started_at,
-        finished_at: lake_core::clock::now(),
         inputs: vec![InputRef {
             name: "gold".into(),
             version: gold.run_id.clone(),
         }],
         settings,
-        tables: published,
-        previous_runs: Vec::new(),
     };
-    let manifest = publish::publish(&session.lake, Layer::Ml, manifest).await?;
+    let manifest = run.publish(&session.lake, record).await?;
     catalog::register_manifest(&session.ctx, &session.lake, Layer::Ml, &manifest).await?;
     Ok((manifest, summary))
 }

@@ -10,6 +10,7 @@ use datafusion::common::TableReference;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::TryStreamExt;
 use lake_core::publish::{self, LayerManifest};
+use lake_core::serving::{ServedTable, ServingCatalogue};
 use lake_core::{Lake, LakeError, Layer};
 use lake_mongo::errors::{only_duplicates, transient};
 use mongodb::Database;
@@ -17,8 +18,8 @@ use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
 
 use super::layout::{
-    GOLD_TABLES, ML_TABLES, POINTER_COLLECTION, POINTER_ID, Pointer, SILVER_TABLES,
-    collection_name, indexes, pointer_key, version_of_collection, version_tag,
+    POINTER_COLLECTION, POINTER_ID, Pointer, collection_name, indexes, pointer_key,
+    version_of_collection, version_tag,
 };
 use crate::store::rows_from_batches;
 
@@ -182,18 +183,16 @@ pub async fn load(
             .map_err(mongo(format!("dropping the leftover {name}")))?;
     }
 
-    let ctx = SessionContext::new();
-    if lake.is_s3() {
-        ctx.register_object_store(lake.store_url(), lake.store());
-    }
+    let ctx = lake_core::catalog::local_reader(&[lake], Default::default());
     let mut collections = BTreeMap::new();
     let mut tables = BTreeMap::new();
     let silver = publish::silver_of(lake, &gold).await?;
     let sources = table_sources(&gold, silver.as_ref(), ml.as_ref())?;
-    for (table, folder) in sources {
+    for (served, folder) in sources {
+        let table = served.key.clone();
         let started = Instant::now();
         let name = collection_name(&table, &version);
-        let rows = copy_table(&ctx, lake, &folder, &table, db, &name).await?;
+        let rows = copy_table(&ctx, lake, &folder, served, db, &name).await?;
         let seconds = started.elapsed().as_secs_f64();
         on_event(LoadEvent::Table {
             table: &table,
@@ -265,29 +264,28 @@ fn compact_stamp(timestamp: &str) -> String {
         .collect()
 }
 
-/// Folder of every served table in the published manifests.
+/// Every table of the serving catalogue with its folder in the published manifests: all the
+/// served Gold tables (a load needs them all), the served Silver tables of the Silver run that
+/// Gold was built on, and the ML tables once `lake ml` has published them.
 fn table_sources(
     gold: &LayerManifest,
     silver: Option<&LayerManifest>,
     ml: Option<&LayerManifest>,
-) -> Result<Vec<(String, String)>, LoadError> {
+) -> Result<Vec<(&'static ServedTable, String)>, LoadError> {
+    let catalogue = ServingCatalogue::embedded()?;
     let mut out = Vec::new();
-    for table in GOLD_TABLES {
-        let published = gold
-            .tables
-            .get(table)
-            .ok_or_else(|| LoadError::MissingTable(table.to_string()))?;
-        out.push((table.to_string(), published.path.clone()));
-    }
-    for qualified in SILVER_TABLES {
-        let table = qualified.trim_start_matches("silver.");
-        if let Some(published) = silver.and_then(|m| m.tables.get(table)) {
-            out.push((qualified.to_string(), published.path.clone()));
-        }
-    }
-    for table in ML_TABLES {
-        if let Some(published) = ml.and_then(|m| m.tables.get(table)) {
-            out.push((table.to_string(), published.path.clone()));
+    for served in catalogue.tables() {
+        let manifest = match served.layer {
+            Layer::Gold => Some(gold),
+            Layer::Silver => silver,
+            Layer::Ml => ml,
+        };
+        match manifest.and_then(|m| m.tables.get(&served.table)) {
+            Some(published) => out.push((served, published.path.clone())),
+            None if served.layer == Layer::Gold => {
+                return Err(LoadError::MissingTable(served.table.clone()));
+            }
+            None => {}
         }
     }
     Ok(out)
@@ -298,10 +296,11 @@ async fn copy_table(
     ctx: &SessionContext,
     lake: &Lake,
     folder: &str,
-    table: &str,
+    served: &ServedTable,
     db: &Database,
     collection_name: &str,
 ) -> Result<u64, LoadError> {
+    let table = served.key.as_str();
     let read = |e: datafusion::error::DataFusionError| LoadError::Read {
         table: table.to_string(),
         reason: e.to_string(),
@@ -363,7 +362,7 @@ async fn copy_table(
     while !inserts.is_empty() {
         finish_one(&mut inserts).await.map_err(failed)?;
     }
-    let models: Vec<IndexModel> = indexes(table)
+    let models: Vec<IndexModel> = indexes(served)
         .into_iter()
         .map(|keys| IndexModel::builder().keys(keys).build())
         .collect();

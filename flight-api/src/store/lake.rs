@@ -127,10 +127,7 @@ impl LakeStore {
         let config = SessionConfig::new()
             .with_target_partitions(2)
             .with_information_schema(false);
-        let ctx = SessionContext::new_with_config(config);
-        if self.lake.is_s3() {
-            ctx.register_object_store(self.lake.store_url(), self.lake.store());
-        }
+        let ctx = catalog::local_reader(&[&self.lake], config);
         catalog::create_schemas(&ctx).map_err(unavailable)?;
         let layers = [
             (Layer::Silver, silver.as_ref()),
