@@ -206,55 +206,34 @@ fn finished(child: Child, kafka: &Kafka) -> String {
 }
 
 /// `lake-api` (built next to `lake`) over `mongo`, on a free port; killed when dropped.
-struct ApiProcess {
-    child: Child,
-    base: String,
-}
+struct ApiProcess(lake_testkit::ApiProcess);
 
 impl ApiProcess {
     fn start(dir: &Path, mongo: &str) -> Self {
         let binary = Path::new(env!("CARGO_BIN_EXE_lake")).with_file_name("lake-api");
-        let mut child = std::process::Command::new(&binary)
-            .current_dir(dir)
-            .args([
+        Self(lake_testkit::ApiProcess::start(
+            &binary,
+            Some(dir),
+            &[
                 "--lake",
                 "lake",
                 "--bind",
                 "127.0.0.1:0",
                 "--flight-bind",
                 "off",
-            ])
-            .args(["--mongo-url", mongo])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{} starts: {e}", binary.display()));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-            .expect("lake-api prints its address");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Self { child, base }
+                "--mongo-url",
+                mongo,
+            ],
+        ))
     }
 
     async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = reqwest::get(format!("{}{path}", self.base))
+        let response = reqwest::get(format!("{}{path}", self.0.base))
             .await
             .expect("GET");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         (status, serde_json::from_str(&text).expect("JSON"))
-    }
-}
-
-impl Drop for ApiProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

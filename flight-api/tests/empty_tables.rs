@@ -9,7 +9,7 @@ use std::process::Command;
 
 use common::contract::data;
 use common::{Api, FerretDb, get, lake_of_files, mongo_load, same_answer, venv_python};
-use lake_api::mongo::load::LoadOutcome;
+use flight_api::mongo::load::LoadOutcome;
 use serde_json::{Value, json};
 
 const CLIENTS: &str = "id_client,nom,email,date_inscription,pays\n\

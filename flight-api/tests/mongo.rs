@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::contract::{hand_checked_values, purchases_paging};
 use common::{Api, FerretDb, get, golden_lake, mongo_load, same_answer};
-use lake_api::mongo::load::LoadOutcome;
+use flight_api::mongo::load::LoadOutcome;
 use lake_core::RunSettings;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,11 +99,11 @@ async fn loads_are_idempotent_switch_versions_and_drop_old_ones() {
             other => panic!("{other:?}"),
         }
     }
-    let db = lake_api::mongo::connect(&ferret.url(), "lake")
+    let db = flight_api::mongo::connect(&ferret.url(), "lake")
         .await
         .expect("db");
     let names = db.list_collection_names().await.expect("collections");
-    let tag = |v: &str| lake_api::mongo::layout::version_tag(v);
+    let tag = |v: &str| flight_api::mongo::layout::version_tag(v);
     assert!(
         !names.iter().any(|n| n.ends_with(&tag(&versions[0]))),
         "{names:?}"
@@ -169,12 +169,14 @@ async fn a_stopped_server_gives_503_then_the_api_recovers_by_itself() {
 }
 
 /// The pointer document the loader last wrote.
-async fn served_pointer(db: &mongodb::Database) -> lake_api::mongo::layout::Pointer {
-    db.collection::<lake_api::mongo::layout::Pointer>(lake_api::mongo::layout::POINTER_COLLECTION)
-        .find_one(mongodb::bson::doc! { "_id": lake_api::mongo::layout::POINTER_ID })
-        .await
-        .expect("pointer read")
-        .expect("pointer")
+async fn served_pointer(db: &mongodb::Database) -> flight_api::mongo::layout::Pointer {
+    db.collection::<flight_api::mongo::layout::Pointer>(
+        flight_api::mongo::layout::POINTER_COLLECTION,
+    )
+    .find_one(mongodb::bson::doc! { "_id": flight_api::mongo::layout::POINTER_ID })
+    .await
+    .expect("pointer read")
+    .expect("pointer")
 }
 
 /// The `lake` binary, built beside `lake-api` by the workspace build (`make test` builds every
@@ -206,11 +208,7 @@ async fn a_reader_polling_during_a_load_never_sees_two_versions_at_once() {
     .expect("extra purchase");
     let session = common::session_on(&lake).await;
     session.ingest(&sources, |_| {}).await.expect("ingest");
-    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 7, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("as_of");
-    let mut settings = RunSettings::new(as_of);
-    settings.seuil_quarantaine = 0.5;
+    let settings = common::golden_settings();
     session.run_silver(&settings, |_| {}).await.expect("silver");
     session.run_gold(&settings, |_| {}).await.expect("gold");
 
@@ -269,16 +267,16 @@ async fn a_load_killed_midway_leaves_the_previous_version_serving() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("lake mongo load starts");
-    let db = lake_api::mongo::connect(&ferret.url(), "lake")
+    let db = flight_api::mongo::connect(&ferret.url(), "lake")
         .await
         .expect("db");
     let old_tag =
-        lake_api::mongo::layout::version_tag(before["gold_version"].as_str().expect("version"));
+        flight_api::mongo::layout::version_tag(before["gold_version"].as_str().expect("version"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let names = db.list_collection_names().await.expect("collections");
         let started = names.iter().any(|n| {
-            lake_api::mongo::layout::version_of_collection(n)
+            flight_api::mongo::layout::version_of_collection(n)
                 .is_some_and(|v| !v.starts_with(&old_tag))
         });
         if started {
@@ -380,7 +378,7 @@ async fn bench_refresh_times_each_load_and_the_switch_to_the_api() {
     assert_eq!(rows("kpi_globaux"), Some(1.into()));
 
     // Three generations were loaded; the loader keeps the served one and the one before.
-    let db = lake_api::mongo::connect(&ferret.url(), "lake")
+    let db = flight_api::mongo::connect(&ferret.url(), "lake")
         .await
         .expect("connect");
     let pointer = served_pointer(&db).await;

@@ -10,6 +10,7 @@ use crate::{free_port, installed_tool, wait_for_port};
 /// The Kafka version the script installs (keep in step with scripts/kafka/pom.xml).
 pub const KAFKA_VERSION: &str = "4.1.1";
 
+/// A single-node Kafka broker (KRaft) on free loopback ports, stopped on drop.
 pub struct Kafka {
     child: Option<Child>,
     dir: PathBuf,

@@ -1,4 +1,5 @@
-//! The real servers the tests talk to over loopback (S3, FerretDB, Kafka), from the tools folder
+//! The real servers the tests talk to over loopback (S3, FerretDB, Kafka, and our `lake-api`
+//! process), the first three from the tools folder
 //! `scripts/ensure-test-servers.sh` fills (`$LAKE_TOOLS_DIR`, default `~/.cache/lake-tools`).
 //! Each starts on free ports, is waited for with a bound, prints its log when it fails to come
 //! up, and stops on drop.
@@ -7,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod api;
 mod kafka;
 mod s3;
 
+pub use api::ApiProcess;
 pub use kafka::Kafka;
 pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
@@ -140,5 +143,24 @@ impl FerretDb {
 impl Drop for FerretDb {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The hand-worked golden dataset (`core/tests/fixtures/golden/`) and the settings its expected
+/// figures were worked out with, shared by every suite that runs it.
+pub mod golden {
+    use std::path::PathBuf;
+
+    /// The source files, copied into a sources folder as they are.
+    pub const FILES: [&str; 3] = ["clients.csv", "achats.csv", "achats_2025-07.csv"];
+    /// The reference time of the runs: 2025-07-01 00:00:00.
+    pub const AS_OF: &str = "2025-07-01 00:00:00";
+    /// The blocking quarantine threshold: 10 of the 24 purchase rows are quarantined on purpose,
+    /// so the default (5 %) is lifted to 50 %.
+    pub const SEUIL_QUARANTAINE: f64 = 0.5;
+
+    /// The folder of the golden fixtures.
+    pub fn fixtures() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/golden")
     }
 }

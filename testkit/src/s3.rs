@@ -15,7 +15,9 @@ pub struct S3Server {
     pub port: u16,
 }
 
+/// The access key id of the test S3 server.
 pub const S3_ACCESS_KEY: &str = "lake-test";
+/// Its secret access key.
 pub const S3_SECRET_KEY: &str = "lake-test-secret";
 
 fn s3s_fs_binary() -> PathBuf {

@@ -5,16 +5,15 @@
 
 pub mod contract;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use lake_core::{EngineKind, LakeOptions, LakeSession, RunSettings};
+use lake_testkit::golden;
 
 pub fn golden_fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/golden")
+    golden::fixtures()
 }
 
 /// A DataFusion session on an existing lake folder.
@@ -42,16 +41,18 @@ async fn publish_all(dir: &Path, sources: &Path, settings: &RunSettings) -> Path
 pub async fn golden_lake(dir: &Path) -> PathBuf {
     let sources = dir.join("sources");
     std::fs::create_dir_all(&sources).expect("sources folder");
-    for name in ["clients.csv", "achats.csv", "achats_2025-07.csv"] {
-        std::fs::copy(golden_fixtures().join(name), sources.join(name)).expect("copy fixture");
+    for name in golden::FILES {
+        std::fs::copy(golden::fixtures().join(name), sources.join(name)).expect("copy fixture");
     }
-    let as_of = NaiveDate::from_ymd_opt(2025, 7, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("as_of");
+    publish_all(dir, &sources, &golden_settings()).await
+}
+
+/// The settings the golden figures were worked out with.
+pub fn golden_settings() -> RunSettings {
+    let as_of = lake_core::session::parse_as_of(golden::AS_OF).expect("as_of");
     let mut settings = RunSettings::new(as_of);
-    // 10 of 24 purchase rows are quarantined on purpose: lift the blocking threshold.
-    settings.seuil_quarantaine = 0.5;
-    publish_all(dir, &sources, &settings).await
+    settings.seuil_quarantaine = golden::SEUIL_QUARANTAINE;
+    settings
 }
 
 /// Builds Silver, Gold and ML of hand-written sources into `dir/lake`, with the thresholds'
@@ -84,7 +85,7 @@ pub async fn generated_lake(dir: &Path, scale: f64) -> PathBuf {
 
 /// A running `lake-api` (HTTP and Flight SQL on free loopback ports), stopped on drop.
 pub struct Api {
-    child: Child,
+    _process: lake_testkit::ApiProcess,
     /// `http://127.0.0.1:PORT`
     pub base: String,
     /// `grpc://127.0.0.1:PORT`
@@ -93,42 +94,19 @@ pub struct Api {
 
 impl Api {
     pub fn start(lake: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lake-api"))
-            .args(["--lake", &lake.to_string_lossy(), "--bind", "127.0.0.1:0"])
-            .args(["--flight-bind", "127.0.0.1:0", "--workers", "2"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("lake-api starts");
-        let stdout = child.stdout.take().expect("stdout");
-        // The first two lines name the addresses; the process exits (EOF) if it cannot start.
-        let mut lines = BufReader::new(stdout).lines();
-        let mut next = |prefix: &str| {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("lake-api exited before printing {prefix:?}"))
-                .expect("read stdout");
-            line.trim()
-                .strip_prefix(prefix)
-                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
-                .to_string()
-        };
-        let base = format!("http://{}", next("listening on http://"));
-        let flight = format!("grpc://{}", next("flight sql on grpc://"));
+        let lake = lake.to_string_lossy();
+        let mut args = vec!["--lake", lake.as_ref(), "--bind", "127.0.0.1:0"];
+        args.extend(["--flight-bind", "127.0.0.1:0", "--workers", "2"]);
+        args.extend(extra);
+        let process =
+            lake_testkit::ApiProcess::start(Path::new(env!("CARGO_BIN_EXE_lake-api")), None, &args);
+        let base = process.base.clone();
+        let flight = process.flight.clone().expect("Flight SQL is on");
         Self {
-            child,
+            _process: process,
             base,
             flight,
         }
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -175,12 +153,12 @@ pub async fn same_answer(on_lake: &Api, on_mongo: &Api, path: &str) {
 pub use lake_testkit::{FerretDb, installed_tool, venv_python};
 
 /// Loads the current Gold and ML of `lake` into database `lake` of `url`.
-pub async fn mongo_load(lake: &Path, url: &str) -> lake_api::mongo::load::LoadOutcome {
+pub async fn mongo_load(lake: &Path, url: &str) -> flight_api::mongo::load::LoadOutcome {
     let store = lake_core::Lake::open(&lake.to_string_lossy(), &Default::default()).expect("lake");
-    let db = lake_api::mongo::connect(url, "lake")
+    let db = flight_api::mongo::connect(url, "lake")
         .await
         .expect("mongo url");
-    lake_api::mongo::load::load(&store, &db, Default::default(), |_| {})
+    flight_api::mongo::load::load(&store, &db, Default::default(), |_| {})
         .await
         .expect("mongo load")
 }
