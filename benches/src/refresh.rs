@@ -11,13 +11,27 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use lake_api::mongo::load::{LoadEvent, LoadOptions, LoadOutcome};
+use flight_api::mongo::load::{LoadEvent, LoadOptions, LoadOutcome};
 use lake_core::Lake;
 use serde_json::json;
 
-use crate::args::{LakeArgs, RefreshArgs};
-use crate::progress::group_digits;
-use crate::stats::{Spread, percentile};
+use crate::stats::{Spread, group_digits, percentile};
+use crate::{LakeLocation, Mongo};
+
+/// What `lake bench refresh` measures with.
+#[derive(Debug, Clone)]
+pub struct RefreshConfig {
+    /// The database the loads write and the API reads.
+    pub mongo: Mongo,
+    /// An HTTP API reading that MongoDB; `None`: start `lake-api` next to this binary.
+    pub api: Option<String>,
+    /// Loads to time (each one switches the pointer once).
+    pub loads: u32,
+    /// Write `refresh-<date>-<label>.json` and `.md` into this folder.
+    pub out: Option<std::path::PathBuf>,
+    /// Label of the result files.
+    pub label: String,
+}
 
 /// Longest wait for the API to start, or to show a switched version.
 const WAIT: Duration = Duration::from_secs(30);
@@ -33,8 +47,10 @@ struct Round {
     visible_after: Duration,
 }
 
-pub async fn run(lake_args: &LakeArgs, lake: &Lake, args: &RefreshArgs) -> Result<()> {
-    let db = lake_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
+/// Loads the lake's current Gold into MongoDB `args.loads` times (each a new version), timing
+/// each load and the delay until the API names the new version; prints and writes the report.
+pub async fn run(lake_args: &LakeLocation, lake: &Lake, args: &RefreshConfig) -> Result<()> {
+    let db = flight_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
         .await
         .with_context(|| format!("invalid MongoDB URL {}", args.mongo.mongo_url))?;
     // Our own API process lives (and is stopped) with this function.
@@ -62,7 +78,7 @@ pub async fn run(lake_args: &LakeArgs, lake: &Lake, args: &RefreshArgs) -> Resul
     for round in 1..=args.loads {
         let mut switched: Option<(String, Instant)> = None;
         let outcome =
-            lake_api::mongo::load::load(lake, &db, LoadOptions { reload: true }, |event| {
+            flight_api::mongo::load::load(lake, &db, LoadOptions { reload: true }, |event| {
                 if let LoadEvent::Switched { loaded_at, .. } = event {
                     switched = Some((loaded_at.to_string(), Instant::now()));
                 }
@@ -159,7 +175,7 @@ struct ApiProcess {
 }
 
 impl ApiProcess {
-    fn start(lake: &LakeArgs, args: &RefreshArgs) -> Result<Self> {
+    fn start(lake: &LakeLocation, args: &RefreshConfig) -> Result<Self> {
         let exe = std::env::current_exe().context("locating the lake binary")?;
         let binary = exe.with_file_name("lake-api");
         if !binary.exists() {
@@ -264,7 +280,7 @@ impl Report {
         }
     }
 
-    fn markdown(&self, args: &RefreshArgs) -> String {
+    fn markdown(&self, args: &RefreshConfig) -> String {
         let mut out = String::new();
         let docs_per_second = self.documents as f64 / self.total.median;
         out.push_str(&format!(
@@ -298,7 +314,7 @@ impl Report {
         out
     }
 
-    fn write(&self, folder: &Path, lake_root: &str, args: &RefreshArgs) -> Result<()> {
+    fn write(&self, folder: &Path, lake_root: &str, args: &RefreshConfig) -> Result<()> {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("creating {}", folder.display()))?;
         let stem = format!(

@@ -24,9 +24,33 @@ use lake_stream::window::WindowConfig;
 use mongodb::bson::{Document, doc};
 use serde_json::json;
 
-use crate::args::StreamBenchArgs;
-use crate::progress::group_digits;
-use crate::stats::{Spread, percentile};
+use crate::stats::{Spread, group_digits, percentile};
+use crate::{Kafka, Mongo};
+
+/// What `lake bench stream` measures with.
+#[derive(Debug, Clone)]
+pub struct StreamBenchConfig {
+    /// The broker and the events topic.
+    pub kafka: Kafka,
+    /// Where the processor writes its windows and alerts.
+    pub mongo: Mongo,
+    /// Events of the throughput part, sent as fast as the producer goes.
+    pub events: u64,
+    /// Events per second of the latency part (wall clock).
+    pub rate: f64,
+    /// Seconds of the latency part.
+    pub seconds: u32,
+    /// Window size of the processor, in seconds.
+    pub window: u32,
+    /// Allowed lateness of the processor, in seconds.
+    pub lateness: u32,
+    /// Repetitions of both parts (medians are reported).
+    pub runs: u32,
+    /// Write `stream-<date>-<label>.json` and `.md` into this folder.
+    pub out: Option<std::path::PathBuf>,
+    /// Label of the result files.
+    pub label: String,
+}
 
 const PARTITIONS: i32 = 4;
 /// Length of the injected spike.
@@ -41,11 +65,13 @@ struct RunFigures {
     alert_after_ms: Option<f64>,
 }
 
-pub async fn run(args: &StreamBenchArgs) -> Result<()> {
+/// Runs the throughput and latency parts `args.runs` times against Kafka and MongoDB; prints
+/// and writes the medians.
+pub async fn run(args: &StreamBenchConfig) -> Result<()> {
     if !(args.rate.is_finite() && args.rate > 0.0) || args.window == 0 || args.events == 0 {
         bail!("--rate, --window and --events must be positive");
     }
-    let db = lake_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
+    let db = flight_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
         .await
         .with_context(|| format!("invalid MongoDB URL {}", args.mongo.mongo_url))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
@@ -121,7 +147,7 @@ pub async fn run(args: &StreamBenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn config(args: &StreamBenchArgs, topics: Topics, group: &str) -> ProcessConfig {
+fn config(args: &StreamBenchConfig, topics: Topics, group: &str) -> ProcessConfig {
     ProcessConfig {
         topics,
         group: group.to_string(),
@@ -138,7 +164,7 @@ fn config(args: &StreamBenchArgs, topics: Topics, group: &str) -> ProcessConfig 
 
 /// `(events processed per second, events produced per second)`.
 async fn throughput(
-    args: &StreamBenchArgs,
+    args: &StreamBenchConfig,
     db: &mongodb::Database,
     topic: &str,
 ) -> Result<(f64, f64)> {
@@ -205,7 +231,7 @@ async fn throughput(
 
 /// `(p50 ms, p99 ms, events measured, spike alert delay ms)`.
 async fn latency(
-    args: &StreamBenchArgs,
+    args: &StreamBenchConfig,
     db: &mongodb::Database,
     topic: &str,
 ) -> Result<(f64, f64, usize, Option<f64>)> {
@@ -324,7 +350,7 @@ async fn written_at(
     Ok(written)
 }
 
-fn markdown(args: &StreamBenchArgs, runs: &[RunFigures]) -> String {
+fn markdown(args: &StreamBenchConfig, runs: &[RunFigures]) -> String {
     let spread = |f: fn(&RunFigures) -> f64| {
         Spread::of(
             &runs

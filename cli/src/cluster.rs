@@ -1,5 +1,5 @@
-//! `lake cluster up | status | down`: one `lake-scheduler` and N `lake-executor` processes on
-//! this machine, without Docker. Their pids, ports, logs, shuffle files and the scheduler's job
+//! The supervisor behind `lake cluster up | status | down` (printed by `commands::cluster`): one
+//! `lake-scheduler` and N `lake-executor` processes on this machine, without Docker. Their pids, ports, logs, shuffle files and the scheduler's job
 //! event logs live under a state folder:
 //!
 //! ```text
@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::progress::format_ago;
 use crate::scheduler_api::{SchedulerApi, executor_healthz};
 
 const STATE_FILE: &str = "cluster.json";
@@ -416,108 +415,38 @@ pub fn down(state_dir: &Path, grace: Duration) -> Result<Vec<String>> {
     Ok(stopping.iter().map(|p| p.name.clone()).collect())
 }
 
-/// `lake cluster status`: the processes, the executors the scheduler sees, and its jobs.
-/// Fails when a recorded process is gone or the scheduler does not answer.
-pub async fn status(state_dir: &Path, scheduler: Option<&str>) -> Result<()> {
-    let state = ClusterState::load(state_dir)?;
-    let mut problems = Vec::new();
-    if let Some(state) = &state {
-        println!(
-            "cluster started from {} at {}",
-            state_dir.display(),
-            state.started_at
-        );
-        for p in &state.processes {
-            let alive = is_running(p);
-            if !alive {
-                problems.push(format!("{} (pid {}) is not running", p.name, p.pid));
+/// One recorded process of a cluster, checked now.
+#[derive(Debug, Clone)]
+pub struct ProcessHealth {
+    pub process: ProcessRecord,
+    pub alive: bool,
+    /// An executor's `/healthz` answer: `None` for the scheduler or a stopped process.
+    pub healthz: Option<std::result::Result<(), String>>,
+}
+
+/// Whether each recorded process still runs, and each live executor's `/healthz` answer.
+pub async fn process_health(state: &ClusterState) -> Vec<ProcessHealth> {
+    let mut out = Vec::new();
+    for p in &state.processes {
+        let alive = is_running(p);
+        let healthz = match (alive, p.health_port) {
+            (true, Some(port)) => {
+                let host = p.address.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+                Some(
+                    executor_healthz(host, port)
+                        .await
+                        .map_err(|e| format!("{e:#}")),
+                )
             }
-            let health = match (alive, p.health_port) {
-                (true, Some(port)) => {
-                    let host = p.address.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-                    match executor_healthz(host, port).await {
-                        Ok(()) => "/healthz ok".to_string(),
-                        Err(e) => {
-                            problems.push(format!("{} /healthz: {e:#}", p.name));
-                            "/healthz FAILED".to_string()
-                        }
-                    }
-                }
-                _ => String::new(),
-            };
-            println!(
-                "  {:<12} pid {:<8} {:<8} {:<22} {:<16} log {}",
-                p.name,
-                p.pid,
-                if alive { "running" } else { "STOPPED" },
-                p.address,
-                health,
-                p.log.display()
-            );
-        }
-    } else if scheduler.is_none() {
-        bail!(
-            "no cluster started from {}: start one with `lake cluster up`, or give --scheduler",
-            state_dir.display()
-        );
+            _ => None,
+        };
+        out.push(ProcessHealth {
+            process: p.clone(),
+            alive,
+            healthz,
+        });
     }
-    let url = scheduler
-        .map(str::to_string)
-        .or_else(|| state.as_ref().map(|s| s.scheduler_url.clone()))
-        .unwrap_or_default();
-    let api = SchedulerApi::new(&url)?;
-    match api.executors().await {
-        Ok(executors) => {
-            let slots: u64 = executors.iter().map(|e| e.vcores).sum();
-            println!(
-                "scheduler {url}: {} executor(s), {slots} task slot(s)",
-                executors.len()
-            );
-            for e in &executors {
-                println!(
-                    "  {:<14} {}:{:<6} {} vcores  last heartbeat {}",
-                    e.id,
-                    e.host,
-                    e.port,
-                    e.vcores,
-                    e.last_seen_ms
-                        .map(|ms| format_ago(Duration::from_millis(now_ms().saturating_sub(ms))))
-                        .unwrap_or_else(|| "never".into())
-                );
-            }
-            let jobs = api.jobs().await?;
-            let count = |status: &str| jobs.iter().filter(|j| j.status == status).count();
-            println!(
-                "jobs: {} running, {} queued, {} completed, {} failed",
-                count("Running"),
-                count("Queued"),
-                count("Completed"),
-                count("Failed")
-            );
-            let now = now_ms();
-            for job in jobs
-                .iter()
-                .filter(|j| j.status == "Running" || j.status == "Queued")
-            {
-                println!(
-                    "  {}  {:<28} {}/{} stages  {}",
-                    job.id,
-                    job.name,
-                    job.completed_stages,
-                    job.num_stages,
-                    job.duration_ms(now)
-                        .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
-                        .unwrap_or_default()
-                );
-            }
-        }
-        Err(e) => problems.push(format!("{e:#}")),
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        bail!("the cluster is not healthy:\n  {}", problems.join("\n  "))
-    }
+    out
 }
 
 pub fn now_ms() -> u64 {

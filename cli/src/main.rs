@@ -1,18 +1,13 @@
 //! `lake`: the command-line tool of the e-commerce lake. See `lake --help`.
 
 mod args;
-mod bench_refresh;
-mod bench_stream;
 mod cluster;
 mod commands;
-mod compare;
 mod event_log;
 mod lake_access;
 mod output;
 mod progress;
 mod scheduler_api;
-mod stats;
-mod stream;
 
 use clap::Parser;
 

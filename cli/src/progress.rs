@@ -1,5 +1,6 @@
 //! Progress display of long stages: a spinner on the running model, one line per finished one.
 
+pub use lake_bench::stats::group_digits;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -75,18 +76,6 @@ pub fn format_ago(elapsed: std::time::Duration) -> String {
     } else {
         format!("{:.0} min ago", seconds / 60.0)
     }
-}
-
-pub fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use lake_api::ApiConfig;
+use flight_api::ApiConfig;
 
 // Many small allocations per request (JSON rows) on a few threads: glibc's allocator spent a
 // third of the CPU on /achats at 2 000 requests/s, mostly waiting on its arena locks.
@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let config = ApiConfig::parse();
-    let running = lake_api::startup::start(&config).await?;
+    let running = flight_api::startup::start(&config).await?;
     // These lines are read by scripts and tests: keep their format.
     println!("listening on http://{}", running.http_address);
     if let Some((_, address)) = &running.flight {

@@ -18,12 +18,7 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
     let options = lake_options(lake_args)?;
     let other = Lake::open(&args.other, &options.s3)
         .with_context(|| format!("cannot open {}", args.other))?;
-    let ctx = SessionContext::new();
-    for lake in [&reference, &other] {
-        if lake.is_s3() {
-            ctx.register_object_store(lake.store_url(), lake.store());
-        }
-    }
+    let ctx = lake_core::catalog::local_reader(&[&reference, &other], Default::default());
     let layers: Vec<Layer> = args
         .layers
         .iter()

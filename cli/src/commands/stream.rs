@@ -131,7 +131,7 @@ pub async fn process(args: &StreamProcessArgs) -> Result<()> {
     if args.window == 0 {
         bail!("--window must be at least 1 second");
     }
-    let db = lake_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
+    let db = flight_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
         .await
         .with_context(|| format!("invalid MongoDB URL {}", args.mongo.mongo_url))?;
     let config = ProcessConfig {

@@ -1,0 +1,108 @@
+//! One module per subcommand of `lake`, each a thin layer that reads its arguments, calls the
+//! library crates and prints: [`generate`], [`layers`] (ingest, silver, gold), [`run`], [`ml`],
+//! [`mongo`], [`sql`], [`status`], [`cluster`], [`jobs`], [`stream`], [`compare`], [`bench`].
+
+pub mod bench;
+pub mod cluster;
+pub mod compare;
+pub mod generate;
+pub mod jobs;
+pub mod layers;
+pub mod ml;
+pub mod mongo;
+pub mod run;
+pub mod sql;
+pub mod status;
+pub mod stream;
+
+use anyhow::Result;
+use lake_core::{LakeError, Layer};
+
+use crate::args::{BenchCommand, Cli, Command, MongoCommand, StreamCommand};
+use crate::lake_access::open;
+use crate::scheduler_api::SchedulerApi;
+
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    let scheduler = cli.lake.scheduler.clone();
+    let result = run_command(cli).await;
+    match (result, scheduler) {
+        (Err(e), Some(url)) => Err(cancel_timed_out_job(e, &url).await),
+        (result, _) => result,
+    }
+}
+
+/// A job that outlived --job-timeout may still run on the cluster: cancel it there too.
+async fn cancel_timed_out_job(error: anyhow::Error, scheduler: &str) -> anyhow::Error {
+    let Some(job) = error
+        .chain()
+        .find_map(|e| match e.downcast_ref::<LakeError>() {
+            Some(LakeError::JobTimeout { job, .. }) => Some(job.clone()),
+            _ => None,
+        })
+    else {
+        return error;
+    };
+    let outcome = match SchedulerApi::new(scheduler) {
+        Ok(api) => api.cancel_named(&job).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(jobs) if jobs.is_empty() => {
+            error.context(format!("{job} is no longer running on {scheduler}"))
+        }
+        Ok(jobs) => {
+            let stuck: Vec<String> = jobs
+                .iter()
+                .map(|j| {
+                    format!(
+                        "job {} stopped in stage {} of {}",
+                        j.id,
+                        (j.completed_stages + 1).min(j.num_stages.max(1)),
+                        j.num_stages
+                    )
+                })
+                .collect();
+            error.context(format!(
+                "cancelled {job} on {scheduler} ({})",
+                stuck.join("; ")
+            ))
+        }
+        Err(e) => error.context(format!("could not cancel {job} on {scheduler}: {e:#}")),
+    }
+}
+
+async fn run_command(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Generate(args) => generate::generate(&args).map(|_| ()),
+        Command::Ingest(args) => {
+            let session = open(&cli.lake).await?;
+            layers::ingest(&session, &args.sources).await
+        }
+        Command::Silver(args) => {
+            let session = open(&cli.lake).await?;
+            let settings = layers::settings(&args)?;
+            layers::build_layer(&session, Layer::Silver, &settings).await
+        }
+        Command::Gold(args) => {
+            let session = open(&cli.lake).await?;
+            let settings = layers::settings(&args)?;
+            layers::build_layer(&session, Layer::Gold, &settings).await
+        }
+        Command::Ml(args) => {
+            let session = open(&cli.lake).await?;
+            ml::ml(&session, &args).await
+        }
+        Command::Run(args) => run::run(&cli.lake, &args).await,
+        Command::Sql(args) => sql::sql(&cli.lake, &args).await,
+        Command::Mongo(MongoCommand::Load(args)) => mongo::load(&cli.lake, &args).await,
+        Command::Bench(BenchCommand::Refresh(args)) => bench::refresh(&cli.lake, &args).await,
+        Command::Bench(BenchCommand::Stream(args)) => bench::stream(&args).await,
+        Command::Stream(StreamCommand::Setup(args)) => stream::setup(&args).await,
+        Command::Stream(StreamCommand::Produce(args)) => stream::produce_events(&args).await,
+        Command::Stream(StreamCommand::Process(args)) => stream::process(&args).await,
+        Command::Compare(args) => compare::run(&cli.lake, &args).await,
+        Command::Status => status::status(&cli.lake).await,
+        Command::Cluster(command) => cluster::cluster(command).await,
+        Command::Jobs(args) => jobs::jobs(&cli.lake, &args).await,
+    }
+}

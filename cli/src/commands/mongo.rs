@@ -1,0 +1,62 @@
+//! `lake mongo load`: the published Gold, Silver quality and ML into MongoDB, then the pointer
+//! switch.
+
+use anyhow::{Context, Result};
+
+use crate::args::{LakeArgs, MongoLoadArgs};
+use crate::lake_access::open_lake;
+use crate::progress::group_digits;
+
+/// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.
+pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<()> {
+    let store = open_lake(lake).await?;
+    let args = &load_args.mongo;
+    let db = flight_api::mongo::connect(&args.mongo_url, &args.mongo_db)
+        .await
+        .with_context(|| format!("invalid MongoDB URL {}", args.mongo_url))?;
+    let options = flight_api::mongo::load::LoadOptions {
+        reload: load_args.reload,
+    };
+    let outcome = flight_api::mongo::load::load(&store, &db, options, |event| match event {
+        flight_api::mongo::load::LoadEvent::Table {
+            table,
+            rows,
+            seconds,
+        } => println!(
+            "  {table:<24} {:>12} documents {seconds:>8.2} s",
+            group_digits(rows)
+        ),
+        // Readers see the new version from this line on (the refresh benchmark times it).
+        flight_api::mongo::load::LoadEvent::Switched { version, loaded_at } => {
+            println!("  switched the pointer to {version} at {loaded_at}")
+        }
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "loading into {} (database {}) failed; the version served before is unchanged",
+            args.mongo_url, args.mongo_db
+        )
+    })?;
+    match outcome {
+        flight_api::mongo::load::LoadOutcome::Unchanged { version } => {
+            println!("mongo: version {version} is already served; nothing to load");
+        }
+        flight_api::mongo::load::LoadOutcome::Loaded {
+            version,
+            tables,
+            dropped,
+            seconds,
+        } => {
+            let documents: u64 = tables.values().map(|(rows, _)| rows).sum();
+            println!(
+                "mongo: loaded version {version}: {} tables, {} documents in {seconds:.2} s; \
+                 dropped {} old collection(s)",
+                tables.len(),
+                group_digits(documents),
+                dropped.len()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! `lake sql`: a query over every published layer.
+
+use anyhow::{Context, Result, bail};
+
+use crate::args::{LakeArgs, SqlArgs};
+use crate::lake_access::open;
+use crate::output::print_batches;
+
+pub(crate) async fn sql(lake: &LakeArgs, args: &SqlArgs) -> Result<()> {
+    let query = match (&args.query, &args.file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        (None, None) => bail!("give a query or -f FILE"),
+    };
+    let session = open(lake).await?;
+    let batches = session.query(&query).await?;
+    print_batches(&batches, args.format)
+}
