@@ -2,10 +2,14 @@
 //! errors shared by every writer ([`errors`]), and what the stream processor writes, named once
 //! for the processor, the API that serves it and the benchmarks that read it ([`stream`]).
 //!
-//! The serving layout and the Gold loader stay in `lake-api` (`flight-api/src/mongo/`): they read
+//! The serving layout and the Gold loader stay in `flight-api` (`flight-api/src/mongo/`): they read
 //! Parquet with DataFusion, which the stream processor has no use for.
 
+#![warn(missing_docs)]
+
+/// Which write errors to retry, which only mean "already written".
 pub mod errors;
+/// What the stream processor writes: collections, event types, rules, the default topic.
 pub mod stream;
 
 use std::time::Duration;

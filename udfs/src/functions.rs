@@ -22,6 +22,7 @@ use crate::parse;
 
 /// Precision and scale of every amount in Silver.
 pub const AMOUNT_PRECISION: u8 = 12;
+/// Decimal places of an amount (`DECIMAL(12, 2)`).
 pub const AMOUNT_SCALE: i8 = 2;
 
 /// One Silver rule exposed to SQL under [`Rule::name`].
@@ -48,6 +49,7 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in registration order.
     pub const ALL: [Rule; 9] = [
         Rule::ParseDate,
         Rule::ParseTimestamp,
@@ -60,6 +62,7 @@ impl Rule {
         Rule::IsCanonicalAmount,
     ];
 
+    /// The name SQL calls it by.
     pub fn name(self) -> &'static str {
         match self {
             Rule::ParseDate => "parse_date_multi",
@@ -74,6 +77,7 @@ impl Rule {
         }
     }
 
+    /// The Arrow type it returns.
     pub fn return_type(self) -> DataType {
         match self {
             Rule::ParseDate => DataType::Date32,
@@ -146,6 +150,7 @@ pub struct RuleUdf {
 }
 
 impl RuleUdf {
+    /// The UDF of one rule.
     pub fn new(rule: Rule) -> Self {
         Self {
             rule,

@@ -5,7 +5,11 @@
 //! The same functions are registered on every hop that plans or runs a query (the `lake` client,
 //! the scheduler, every executor): see [`register_all`].
 
+#![warn(missing_docs)]
+
+/// The UDFs as DataFusion scalar functions.
 pub mod functions;
+/// The parsing rules behind them, on plain strings.
 pub mod parse;
 
 pub use functions::{AMOUNT_PRECISION, AMOUNT_SCALE, Rule, all_udfs};
