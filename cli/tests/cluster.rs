@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    Cluster, S3Server, env_refs, fails_with, free_port, lake_command, ok, ok_with,
-    published_tables, read_json, wait_for,
+    Cluster, S3Server, compare_every_layer, env_refs, fails_with, free_port, lake_command, ok,
+    ok_with, published_tables, read_json, wait_for,
 };
 
 use std::collections::BTreeMap;
@@ -53,22 +53,7 @@ fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {
         let tables = published_tables(&local.join("lake"), layer);
         assert!(tables.len() >= 4, "{layer}: {tables:?}");
     }
-    let compared = ok_with(
-        &local,
-        &[
-            "compare",
-            "s3://lake/pipeline",
-            "--layer",
-            "silver",
-            "--layer",
-            "gold",
-            "--layer",
-            "ml",
-            "--skip",
-            "model_report",
-        ],
-        &env,
-    );
+    let compared = compare_every_layer(&local, "lake", "s3://lake/pipeline", &env);
     assert!(
         compared.contains("tables: the same rows in s3://lake/pipeline"),
         "{compared}"

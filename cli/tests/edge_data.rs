@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{Cluster, engines_harness, lake, ok, read_json};
+use common::{Cluster, compare_every_layer, engines_harness, lake, ok, read_json};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -371,22 +371,11 @@ fn check_dataset(name: &str) -> (tempfile::TempDir, Option<PathBuf>) {
     }
     let standalone = lakes[0].clone();
     for other in &lakes[1..] {
-        let out = ok(
+        let out = compare_every_layer(
             dir.path(),
-            &[
-                "--lake",
-                &standalone.to_string_lossy(),
-                "compare",
-                &other.to_string_lossy(),
-                "--layer",
-                "silver",
-                "--layer",
-                "gold",
-                "--layer",
-                "ml",
-                "--skip",
-                "model_report",
-            ],
+            &standalone.to_string_lossy(),
+            &other.to_string_lossy(),
+            &[],
         );
         assert!(out.contains("same"), "{name}: {out}");
     }

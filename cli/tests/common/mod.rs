@@ -61,6 +61,20 @@ pub fn ok_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     stdout
 }
 
+/// `lake --lake LAKE compare OTHER` over Silver, Gold and ML but the model report (it holds
+/// timings and run ids), run in `dir` with `env`; succeeds only when every table is the same.
+/// Returns what it printed.
+pub fn compare_every_layer(dir: &Path, lake: &str, other: &str, env: &[(&str, &str)]) -> String {
+    let layers = ["--layer", "silver", "--layer", "gold", "--layer", "ml"];
+    let args = [
+        &["--lake", lake, "compare", other][..],
+        &layers[..],
+        &["--skip", "model_report"][..],
+    ]
+    .concat();
+    ok_with(dir, &args, env)
+}
+
 /// Runs `lake`, expects it to fail, and returns its standard error.
 pub fn fails_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = lake_with(dir, args, env);
