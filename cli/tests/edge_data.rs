@@ -824,11 +824,13 @@ fn a_job_past_its_timeout_names_its_stage_and_the_setting() {
     let endless = "SELECT COUNT(*) FROM \
                    (SELECT unnest(generate_series(1, 1000000)) AS a) AS x, \
                    (SELECT unnest(generate_series(1, 1000000)) AS b) AS y WHERE x.a + y.b < 0";
-    let out = lake(dir.path(), &["--job-timeout-seconds", "1", "sql", endless]);
+    // 5 s, not less: the job must have reached the in-process scheduler (planned, submitted)
+    // for its stage to be named, and this suite runs its datasets in parallel on 2 cores.
+    let out = lake(dir.path(), &["--job-timeout-seconds", "5", "sql", endless]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     for expected in [
-        "job \"lake sql\" did not finish within 1 s",
+        "job \"lake sql\" did not finish within 5 s",
         "stopped in stage",
         "--job-timeout-seconds (LAKE_JOB_TIMEOUT, 0 for none)",
     ] {

@@ -188,7 +188,11 @@ impl LakeSession {
                 }),
                 Some(scheduler),
             ) => {
-                stopped.extend(scheduler.cancel_named(&job).await);
+                let cancelled = scheduler.cancel_named(&job).await;
+                if cancelled.is_empty() {
+                    stopped.push("it had not reached the scheduler yet: still planning".into());
+                }
+                stopped.extend(cancelled);
                 Err(LakeError::JobTimeout {
                     job,
                     seconds,
