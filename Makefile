@@ -12,12 +12,13 @@ PYTHON_SOURCES := flight-api/tests benches dashboard
 DASHBOARD_VENV ?= $(HOME)/.cache/lake-dashboard-venv
 export LAKE_DASHBOARD_VENV := $(DASHBOARD_VENV)
 
-.PHONY: run test lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env compose-check cluster-up cluster-down clean-lake help bench bench-dashboard test-dashboard
+.PHONY: run test test-fast lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env compose-check cluster-up cluster-down clean-lake help bench bench-dashboard test-dashboard
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs,"
 	@echo "             then serve the API, Flight SQL and the dashboard until Ctrl-C (SERVE=0: pipeline only)"
-	@echo "make test    formatting, clippy and every test"
+	@echo "make test    formatting, clippy and every test (what CI runs)"
+	@echo "make test-fast  unit tests and the in-process suites: no server, Spark, cluster or browser"
 	@echo "make lint    formatting and clippy only"
 	@echo "make cluster-up / cluster-down   a local Ballista cluster (1 scheduler + 2 executors)"
 	@echo "make bench-dashboard          the dashboard's refresh delay to the pixel and page render times"
@@ -73,6 +74,15 @@ test: lint test-servers compose-check dashboard-env
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 	$(MAKE) test-dashboard
+
+# The everyday run: every unit test, the golden figures, ingestion, the API over HTTP, the
+# OpenAPI row schemas, `lake compare` and the `lake` binary end to end; no test server, Python
+# venv, Spark, Kafka, cluster or browser (the pandas baseline of the golden test is skipped).
+FAST_TESTS := --lib --bins --test golden --test ingest --test http --test table_schemas \
+	--test compare --test cli
+test-fast: toolchain
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace $(FAST_TESTS) -- --skip pandas_baseline
 
 # The dashboard's page tests (Streamlit's AppTest) and browser tests (Chromium), against a real
 # lake-api over the golden fixtures; screenshots go to $(DASHBOARD_ARTIFACTS).
