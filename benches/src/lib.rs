@@ -38,16 +38,8 @@ pub struct Kafka {
 pub struct LakeLocation {
     /// A folder or `s3://bucket/prefix`.
     pub lake: String,
-    /// S3 endpoint (MinIO and other S3 servers).
-    pub s3_endpoint: Option<String>,
-    /// S3 access key id.
-    pub s3_access_key_id: Option<String>,
-    /// S3 secret access key.
-    pub s3_secret_access_key: Option<String>,
-    /// S3 region.
-    pub s3_region: Option<String>,
-    /// Allow plain HTTP to the S3 endpoint.
-    pub s3_allow_http: bool,
+    /// The S3 connection settings, when the lake is on S3.
+    pub s3: lake_core::S3Options,
 }
 
 /// Where a benchmark writes its `<name>-<date>-<label>.json` and `.md`.

@@ -194,16 +194,16 @@ impl ApiProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (name, value) in [
-            ("LAKE_S3_ENDPOINT", &lake.s3_endpoint),
-            ("LAKE_S3_ACCESS_KEY_ID", &lake.s3_access_key_id),
-            ("LAKE_S3_SECRET_ACCESS_KEY", &lake.s3_secret_access_key),
-            ("LAKE_S3_REGION", &lake.s3_region),
+            ("LAKE_S3_ENDPOINT", &lake.s3.endpoint),
+            ("LAKE_S3_ACCESS_KEY_ID", &lake.s3.access_key_id),
+            ("LAKE_S3_SECRET_ACCESS_KEY", &lake.s3.secret_access_key),
+            ("LAKE_S3_REGION", &lake.s3.region),
         ] {
             if let Some(value) = value {
                 command.env(name, value);
             }
         }
-        if lake.s3_allow_http {
+        if lake.s3.allow_http {
             command.env("LAKE_S3_ALLOW_HTTP", "true");
         }
         let mut child = command

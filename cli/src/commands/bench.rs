@@ -7,7 +7,7 @@ use lake_bench::stream::StreamBenchConfig;
 use lake_bench::{Kafka, LakeLocation, Mongo};
 
 use crate::args::{KafkaArgs, LakeArgs, MongoArgs, RefreshArgs, StreamBenchArgs};
-use crate::lake_access::open_lake;
+use crate::lake_access::{lake_options, open_lake};
 
 fn mongo(args: &MongoArgs) -> Mongo {
     Mongo {
@@ -28,11 +28,7 @@ pub(crate) async fn refresh(lake_args: &LakeArgs, args: &RefreshArgs) -> Result<
     let lake = open_lake(lake_args).await?;
     let location = LakeLocation {
         lake: lake_args.lake.clone(),
-        s3_endpoint: lake_args.s3_endpoint.clone(),
-        s3_access_key_id: lake_args.s3_access_key_id.clone(),
-        s3_secret_access_key: lake_args.s3_secret_access_key.clone(),
-        s3_region: lake_args.s3_region.clone(),
-        s3_allow_http: lake_args.s3_allow_http,
+        s3: lake_options(lake_args)?.s3,
     };
     let config = RefreshConfig {
         mongo: mongo(&args.mongo),
