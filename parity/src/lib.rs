@@ -13,6 +13,8 @@
 //!
 //! A mismatch names the first differing rows, side by side.
 
+#![warn(missing_docs)]
+
 use std::cmp::Ordering;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
@@ -34,8 +36,11 @@ const SHOWN: usize = 5;
 /// One cell, normalised across engines.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A NULL of any type.
     Null,
+    /// Any integer type, widened.
     Int(i128),
+    /// `Float32` or `Float64`, compared within [`RELATIVE_TOLERANCE`].
     Float(f64),
     /// Decimals (exact digits), text, dates, timestamps, booleans.
     Text(String),
@@ -55,28 +60,45 @@ impl fmt::Display for Cell {
 /// What a report keeps of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest {
+    /// Its number of rows.
     pub rows: usize,
+    /// A hash of its rows that does not depend on their order.
     pub checksum: u64,
 }
 
+/// Why two tables are not the same.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Difference {
+    /// They do not have the same column names.
     #[error("the columns differ: {left:?} / {right:?}")]
     Columns {
+        /// The left table's columns, sorted.
         left: Vec<String>,
+        /// The right table's columns, sorted.
         right: Vec<String>,
     },
+    /// They do not have the same number of rows.
     #[error("{left} rows / {right} rows")]
-    RowCount { left: usize, right: usize },
+    RowCount {
+        /// Rows of the left table.
+        left: usize,
+        /// Rows of the right table.
+        right: usize,
+    },
+    /// Same columns and row count, but some rows differ once both sides are sorted.
     #[error(
         "{differing} rows differ; first ones (columns {columns:?}):{}",
         show(first)
     )]
     Rows {
+        /// The columns, in the order the rows show them.
         columns: Vec<String>,
+        /// How many rows differ.
         differing: usize,
+        /// The first differing rows, left then right, as text.
         first: Vec<(String, String)>,
     },
+    /// A column has a type or value that cannot be normalised.
     #[error("a column cannot be read: {0}")]
     Unreadable(String),
 }
@@ -97,7 +119,9 @@ impl From<ArrowError> for Difference {
 /// The rows of a table, cells in the order of its sorted column names.
 #[derive(Debug)]
 pub struct Rows {
+    /// The column names, sorted.
     pub columns: Vec<String>,
+    /// The rows, each with one cell per column.
     pub rows: Vec<Vec<Cell>>,
 }
 

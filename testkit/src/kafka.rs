@@ -14,6 +14,7 @@ pub const KAFKA_VERSION: &str = "4.1.1";
 pub struct Kafka {
     child: Option<Child>,
     dir: PathBuf,
+    /// Its client (PLAINTEXT) port on loopback.
     pub port: u16,
 }
 
@@ -94,10 +95,12 @@ impl Kafka {
         server
     }
 
+    /// The bootstrap servers string for clients.
     pub fn brokers(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The broker's log file, to show when a test fails.
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("kafka.log")
     }

@@ -4,6 +4,8 @@
 //! Each starts on free ports, is waited for with a bound, prints its log when it fails to come
 //! up, and stops on drop.
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -85,6 +87,7 @@ pub fn installed_tool(env_var: &str, default_dir: &str, relative: &str, script: 
 pub struct FerretDb {
     child: Option<Child>,
     dir: PathBuf,
+    /// Its loopback port.
     pub port: u16,
 }
 
@@ -98,6 +101,8 @@ impl FerretDb {
         )
     }
 
+    /// Starts a server keeping its data under `dir/ferretdb`, and waits until it accepts
+    /// connections.
     pub fn start(dir: &Path) -> Self {
         let port = free_port();
         let mut server = Self {
@@ -128,6 +133,7 @@ impl FerretDb {
         wait_for_port(self.port, Duration::from_secs(30), "FerretDB", &log);
     }
 
+    /// Kills the server (its data stays; [`FerretDb::restart`] brings it back).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -135,6 +141,7 @@ impl FerretDb {
         }
     }
 
+    /// Its `mongodb://` connection string.
     pub fn url(&self) -> String {
         format!("mongodb://127.0.0.1:{}/", self.port)
     }

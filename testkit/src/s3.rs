@@ -11,7 +11,9 @@ use crate::{free_port, installed_tool, wait_for_port};
 pub struct S3Server {
     child: Child,
     log: PathBuf,
+    /// The folder the server keeps its buckets in (one sub-folder per bucket).
     pub root: PathBuf,
+    /// Its loopback port.
     pub port: u16,
 }
 
@@ -30,6 +32,7 @@ fn s3s_fs_binary() -> PathBuf {
 }
 
 impl S3Server {
+    /// Starts a server over `dir/s3` with the bucket `lake`, and waits until it listens.
     pub fn start(dir: &Path) -> Self {
         let root = dir.join("s3");
         std::fs::create_dir_all(root.join("lake")).expect("bucket folder");
@@ -63,6 +66,7 @@ impl S3Server {
         server
     }
 
+    /// Its `http://` endpoint.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
