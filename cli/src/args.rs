@@ -67,6 +67,24 @@ pub struct LakeArgs {
     )]
     pub job_timeout_seconds: u64,
 
+    /// Memory the queries of this process may hold (standalone and --engine datafusion), e.g.
+    /// 512MiB or 4GiB; 0 for no limit. Past its share a sort or an aggregate spills to
+    /// --spill-dir; a join whose build side does not fit fails, naming this setting. A
+    /// cluster's executors have their own (`lake cluster up --executor-memory`).
+    #[arg(
+        long,
+        global = true,
+        env = "LAKE_MEMORY_LIMIT",
+        value_name = "SIZE",
+        default_value_t = lake_core::memory::DEFAULT_MEMORY_LIMIT
+    )]
+    pub memory_limit: lake_core::memory::MemoryLimit,
+
+    /// Folder for the spill files of this process's queries (default: the system's temporary
+    /// directory).
+    #[arg(long, global = true, env = "LAKE_SPILL_DIR")]
+    pub spill_dir: Option<PathBuf>,
+
     /// Run the SQL models of this folder instead of those built into the binary.
     #[arg(long, global = true, env = "LAKE_SQL_DIR")]
     pub sql_dir: Option<PathBuf>,
@@ -268,6 +286,11 @@ pub struct ClusterUpArgs {
     /// Task slots per executor (0: the number of cores).
     #[arg(long, default_value_t = 0)]
     pub vcores: usize,
+    /// Memory pool of each executor, shared by its task slots (lake-executor
+    /// --memory-pool-size), e.g. 512MiB or 4GiB; 0 for no limit. Sorts and aggregates past
+    /// their share spill into the executor's work folder.
+    #[arg(long, value_name = "SIZE", default_value_t = lake_core::memory::DEFAULT_MEMORY_LIMIT)]
+    pub executor_memory: lake_core::memory::MemoryLimit,
     /// Executor heartbeat interval in seconds (Ballista's default: 60).
     #[arg(long)]
     pub heartbeat_seconds: Option<u64>,

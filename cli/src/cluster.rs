@@ -35,6 +35,8 @@ pub struct ClusterSpec {
     pub executors: usize,
     /// Task slots per executor (0: the machine's cores).
     pub vcores: usize,
+    /// Each executor's memory pool.
+    pub executor_memory: lake_core::memory::MemoryLimit,
     pub heartbeat_seconds: Option<u64>,
     pub executor_timeout_seconds: Option<u64>,
     pub wait: Duration,
@@ -270,6 +272,8 @@ async fn start(state_dir: &Path, spec: &ClusterSpec) -> Result<ClusterState> {
             spec.wait.as_secs().max(1).to_string(),
             "--vcores".into(),
             spec.vcores.to_string(),
+            "--memory-pool-size".into(),
+            spec.executor_memory.bytes().unwrap_or(0).to_string(),
             "--work-dir".into(),
             absolute(&work)?,
         ];

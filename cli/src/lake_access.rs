@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use lake_core::memory::MemorySettings;
 use lake_core::{EngineKind, LakeOptions, LakeSession, S3Options};
 
 use crate::args::{LakeArgs, LocalEngine};
@@ -34,6 +35,10 @@ pub fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
         settings: args.settings.clone(),
         job_timeout: (args.job_timeout_seconds > 0)
             .then_some(Duration::from_secs(args.job_timeout_seconds)),
+        memory: MemorySettings {
+            limit: args.memory_limit,
+            spill_dir: args.spill_dir.clone(),
+        },
     })
 }
 

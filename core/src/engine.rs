@@ -14,10 +14,11 @@ use ballista_core::config::{BALLISTA_ADAPTIVE_PLANNER_ENABLED, BALLISTA_JOB_NAME
 use ballista_core::extension::SessionStateExt;
 use ballista_core::object_store::S3Options as ClusterS3Options;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{LakeError, Result};
+use crate::memory::{self, MemorySettings, SpillCounter};
 use crate::storage::{Lake, S3Options};
 
 /// Where SQL jobs run.
@@ -65,8 +66,14 @@ pub fn default_partitions() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-fn runtime_for(lake: &Lake) -> Result<Arc<RuntimeEnv>> {
-    let runtime = RuntimeEnvBuilder::new().build_arc()?;
+/// The runtime of this process's queries: the lake's object store, the memory pool of
+/// `memory`, and spill files counted by `spill`.
+fn runtime_for(
+    lake: &Lake,
+    memory: &MemorySettings,
+    spill: Arc<SpillCounter>,
+) -> Result<Arc<RuntimeEnv>> {
+    let runtime = memory::runtime_builder(memory, spill)?.build_arc()?;
     if lake.is_s3() {
         runtime.register_object_store(lake.store_url(), lake.store());
     }
@@ -195,12 +202,15 @@ fn ballista_config(partitions: usize) -> SessionConfig {
         )
 }
 
-/// What an open engine holds beside its context: the in-process standalone scheduler, and its
-/// executor's work folder, removed when the session ends.
+/// What an open engine holds beside its context: the in-process standalone scheduler, its
+/// executor's work folder (removed when the session ends), and what this process spilled.
 #[derive(Debug, Default)]
 pub struct EngineResources {
     _work_dir: Option<tempfile::TempDir>,
+    /// The in-process scheduler, on standalone.
     pub standalone: Option<crate::standalone::StandaloneScheduler>,
+    /// The spill files of this process's queries (a cluster's executors count their own).
+    pub spill: Arc<SpillCounter>,
 }
 
 /// Opens a session on the chosen engine, with the lake's UDFs and object store registered.
@@ -209,8 +219,10 @@ pub async fn connect(
     lake: &Lake,
     s3: &S3Options,
     partitions: usize,
+    memory: &MemorySettings,
 ) -> Result<(SessionContext, EngineResources)> {
     let mut resources = EngineResources::default();
+    let runtime = runtime_for(lake, memory, resources.spill.clone())?;
     let setup_error = |e: datafusion::error::DataFusionError| LakeError::EngineSetup {
         engine: kind.to_string(),
         reason: e.to_string(),
@@ -220,7 +232,7 @@ pub async fn connect(
             let config = SessionConfig::new().with_target_partitions(partitions);
             let state = SessionStateBuilder::new()
                 .with_config(config)
-                .with_runtime_env(runtime_for(lake)?)
+                .with_runtime_env(runtime.clone())
                 .with_default_features()
                 .build();
             SessionContext::new_with_state(state)
@@ -230,7 +242,7 @@ pub async fn connect(
                 ballista_config(partitions).with_ballista_standalone_parallelism(partitions);
             let mut state = SessionStateBuilder::new()
                 .with_config(config)
-                .with_runtime_env(runtime_for(lake)?)
+                .with_runtime_env(runtime.clone())
                 .with_default_features()
                 .build();
             // The in-process scheduler and executor take their functions from this state.
@@ -251,7 +263,7 @@ pub async fn connect(
             }
             let state = SessionStateBuilder::new()
                 .with_config(config)
-                .with_runtime_env(runtime_for(lake)?)
+                .with_runtime_env(runtime.clone())
                 .with_default_features()
                 .build();
             SessionContext::remote_with_state(url, state)

@@ -64,8 +64,51 @@ pub enum LakeError {
         stopped: Vec<String>,
     },
 
+    #[error(
+        "{job} needed more memory than its limit allows ({reason}). Raise --memory-limit (LAKE_MEMORY_LIMIT) on standalone and DataFusion, or \
+         the executors' memory on a cluster (`lake cluster up --executor-memory`, \
+         lake-executor --memory-pool-size)"
+    )]
+    MemoryLimit {
+        /// What ran out: "SQL model <file>", "the query".
+        job: String,
+        /// DataFusion's account of the refusal.
+        reason: String,
+    },
+
     #[error("invalid setting {name}: {reason}")]
     BadSetting { name: String, reason: String },
+}
+
+/// The heart of a memory pool's refusal in an error's text, or `None` when the error is not
+/// one. DataFusion displays it as "Resources exhausted: …"; an executor's refusal reaches the
+/// client as the debug form of the error (`ResourcesExhausted("…")`). The reason kept is
+/// DataFusion's last line, "Failed to allocate … for the total memory pool: …", when found.
+/// A query's failure; a refusal of the memory pool becomes [`LakeError::MemoryLimit`].
+pub fn query_error(error: datafusion::error::DataFusionError) -> LakeError {
+    match memory_refusal(&error.to_string()) {
+        Some(reason) => LakeError::MemoryLimit {
+            job: "the query".into(),
+            reason,
+        },
+        None => LakeError::Engine(error),
+    }
+}
+
+fn memory_refusal(text: &str) -> Option<String> {
+    let start = ["Resources exhausted", "ResourcesExhausted"]
+        .iter()
+        .filter_map(|marker| text.find(marker))
+        .min()?;
+    let refusal = &text[start..];
+    let reason = match refusal.find("Failed to allocate") {
+        Some(at) => &refusal[at..],
+        None => refusal,
+    };
+    // Cut the debug form's closing quote and brackets, and its escaped line breaks.
+    let reason = reason.split(['"', '\n']).next().unwrap_or(reason);
+    let reason = reason.split("\\n").next().unwrap_or(reason);
+    Some(reason.trim().to_string())
 }
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
@@ -78,10 +121,63 @@ impl LakeError {
         }
     }
 
+    /// A model's failure; a refusal of the memory pool (DataFusion's "Resources exhausted",
+    /// raised here or on an executor) becomes [`LakeError::MemoryLimit`].
     pub fn model(model: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        LakeError::Model {
-            model: model.into(),
-            reason: reason.to_string(),
+        let (model, reason) = (model.into(), reason.to_string());
+        match memory_refusal(&reason) {
+            Some(refusal) => LakeError::MemoryLimit {
+                job: format!("SQL model {model}"),
+                reason: refusal,
+            },
+            None => LakeError::Model { model, reason },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_of_the_pool_names_the_memory_settings() {
+        let error = LakeError::model(
+            "gold/kpis/kpi_clv.sql",
+            "Job failed: Resources exhausted: Failed to allocate 8.0 MB for HashJoinInput",
+        );
+        let message = error.to_string();
+        assert!(matches!(error, LakeError::MemoryLimit { .. }), "{message}");
+        assert!(message.contains("kpi_clv.sql"), "{message}");
+        assert!(message.contains("Failed to allocate 8.0 MB"), "{message}");
+        assert!(message.contains("--memory-limit"), "{message}");
+        assert!(message.contains("--executor-memory"), "{message}");
+    }
+
+    #[test]
+    fn an_executors_refusal_keeps_datafusions_last_line() {
+        let text = "Execution error: Job 038HGFE9CA000 failed: Job failed due to stage 4 failed: \
+            Task failed due to runtime execution error: DataFusionError(Shared(External(\
+            DataFusionError(ResourcesExhausted(\"Additional allocation failed for \
+            ParquetSink(ArrowColumnWriter) with top memory consumers (across reservations) \
+            as:\\n  ParquetSink(ArrowColumnWriter)#11(can spill: false) consumed 1832.8 KB, \
+            peak 1832.8 KB.\\nError: Failed to allocate additional 292.7 KB for \
+            ParquetSink(ArrowColumnWriter) with 544.3 KB already allocated for this reservation \
+            - 263.4 KB remain available for the total memory pool: fair(pool_size: 16.0 MB)\")))))";
+        let error = LakeError::model("silver/achats_normalises.sql", text);
+        let LakeError::MemoryLimit { reason, .. } = error else {
+            panic!("not a memory error: {error}");
+        };
+        assert_eq!(
+            reason,
+            "Failed to allocate additional 292.7 KB for ParquetSink(ArrowColumnWriter) with \
+             544.3 KB already allocated for this reservation - 263.4 KB remain available for the \
+             total memory pool: fair(pool_size: 16.0 MB)"
+        );
+    }
+
+    #[test]
+    fn other_failures_stay_model_errors() {
+        let error = LakeError::model("silver/achats.sql", "column x not found");
+        assert!(matches!(error, LakeError::Model { .. }));
     }
 }

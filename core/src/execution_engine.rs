@@ -62,6 +62,7 @@ impl ExecutionEngine for WithoutOperatorMetrics {
         work_dir: &str,
         config: &SessionConfig,
     ) -> Result<Arc<dyn QueryStageExecutor>> {
+        let job = job_id.to_string();
         let stage = self.inner.create_query_stage_exec(
             job_id,
             stage_id,
@@ -71,22 +72,31 @@ impl ExecutionEngine for WithoutOperatorMetrics {
             work_dir,
             config,
         )?;
-        Ok(Arc::new(StageWithoutMetrics(stage)))
+        Ok(Arc::new(StageWithoutMetrics {
+            stage,
+            job,
+            stage_id,
+        }))
     }
 }
 
 /// One query stage of the wrapped engine; everything but its operator metrics passes through.
-struct StageWithoutMetrics(Arc<dyn QueryStageExecutor>);
+/// What its operators spilled is logged instead.
+struct StageWithoutMetrics {
+    stage: Arc<dyn QueryStageExecutor>,
+    job: String,
+    stage_id: usize,
+}
 
 impl fmt::Debug for StageWithoutMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
+        fmt::Debug::fmt(&self.stage, f)
     }
 }
 
 impl fmt::Display for StageWithoutMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(&self.stage, f)
     }
 }
 
@@ -97,7 +107,27 @@ impl QueryStageExecutor for StageWithoutMetrics {
         task_id: usize,
         context: Arc<TaskContext>,
     ) -> Result<Vec<ShuffleWritePartition>> {
-        self.0.execute_query_stage(task_id, context).await
+        let written = self.stage.execute_query_stage(task_id, context).await?;
+        let (files, bytes) =
+            self.stage
+                .collect_plan_metrics()
+                .iter()
+                .fold((0, 0), |(files, bytes), metrics| {
+                    (
+                        files + metrics.spill_count().unwrap_or(0),
+                        bytes + metrics.spilled_bytes().unwrap_or(0),
+                    )
+                });
+        if files > 0 {
+            log::info!(
+                "job {} stage {} task {task_id} spilled {} in {files} file(s): its operators \
+                 outgrew their share of the memory pool",
+                self.job,
+                self.stage_id,
+                crate::memory::human_bytes(bytes as u64)
+            );
+        }
+        Ok(written)
     }
 
     fn collect_plan_metrics(&self) -> Vec<MetricsSet> {
@@ -105,14 +135,14 @@ impl QueryStageExecutor for StageWithoutMetrics {
     }
 
     fn collect_runtime_stats_reports(&self) -> Vec<RuntimeStatsReport> {
-        self.0.collect_runtime_stats_reports()
+        self.stage.collect_runtime_stats_reports()
     }
 
     fn collect_window_state_reports(&self) -> Result<Vec<WindowStateReport>> {
-        self.0.collect_window_state_reports()
+        self.stage.collect_window_state_reports()
     }
 
     fn collect_column_stats(&self) -> Vec<TaskColumnStats> {
-        self.0.collect_column_stats()
+        self.stage.collect_column_stats()
     }
 }

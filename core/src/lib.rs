@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod execution_engine;
 pub mod ingest;
+pub mod memory;
 pub mod models;
 pub mod pipeline;
 pub mod publish;

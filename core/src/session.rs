@@ -9,8 +9,9 @@ use datafusion::prelude::SessionContext;
 
 use crate::catalog;
 use crate::engine::{self, EngineKind};
-use crate::error::{LakeError, Result};
+use crate::error::{LakeError, Result, query_error};
 use crate::ingest::{self, BronzeManifest, IngestReport};
+use crate::memory::{MemorySettings, Spilled};
 use crate::models::{Layer, SqlProject};
 use crate::pipeline::{self, LayerContext, ModelEvent, RunSettings};
 use crate::publish::{InputRef, LayerManifest};
@@ -31,6 +32,9 @@ pub struct LakeOptions {
     pub settings: Vec<(String, String)>,
     /// Longest a single job (one model, one query) may run; None: no limit.
     pub job_timeout: Option<std::time::Duration>,
+    /// The memory pool and spill folder of the queries run in this process (standalone,
+    /// DataFusion); a cluster's executors have their own.
+    pub memory: MemorySettings,
 }
 
 impl LakeOptions {
@@ -43,6 +47,7 @@ impl LakeOptions {
             sql_dir: None,
             settings: Vec::new(),
             job_timeout: Some(crate::pipeline::DEFAULT_JOB_TIMEOUT),
+            memory: MemorySettings::default(),
         }
     }
 }
@@ -68,8 +73,14 @@ impl LakeSession {
             Some(dir) => SqlProject::from_dir(dir)?,
             None => SqlProject::embedded()?,
         };
-        let (ctx, resources) =
-            engine::connect(&options.engine, &lake, &options.s3, options.partitions).await?;
+        let (ctx, resources) = engine::connect(
+            &options.engine,
+            &lake,
+            &options.s3,
+            options.partitions,
+            &options.memory,
+        )
+        .await?;
         engine::apply_settings(&ctx, &options.settings)?;
         catalog::register_all(&ctx, &lake).await?;
         Ok(Self {
@@ -80,6 +91,12 @@ impl LakeSession {
             job_timeout: options.job_timeout,
             resources,
         })
+    }
+
+    /// What the queries of this process have spilled so far (standalone and DataFusion; on a
+    /// cluster the executors spill, and log it).
+    pub fn spilled(&self) -> Spilled {
+        self.resources.spill.read()
     }
 
     /// `lake ingest`: CSV files of a folder into Bronze; the Bronze tables are re-registered.
@@ -216,7 +233,10 @@ impl LakeSession {
     /// Runs a SQL query and collects its result.
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         engine::name_next_jobs(&self.ctx, "lake sql");
-        let job = async { Ok(self.ctx.sql(sql).await?.collect().await?) };
+        let job = async {
+            let frame = self.ctx.sql(sql).await.map_err(query_error)?;
+            frame.collect().await.map_err(query_error)
+        };
         let result = crate::pipeline::bounded(self.job_timeout, "lake sql", job).await;
         self.settle_timeout(result).await
     }

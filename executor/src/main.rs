@@ -3,8 +3,10 @@
 //! (`lake-executor --help`); `/healthz` and `/readyz` answer on `--bind-health-port`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use ballista_core::RuntimeProducer;
 use ballista_core::error::BallistaError;
 use ballista_core::object_store::{runtime_env_with_s3_support, session_config_with_s3_support};
 use ballista_core::registry::BallistaFunctionRegistry;
@@ -13,13 +15,18 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_executor::health::spawn_health_server;
 use clap::{CommandFactory, FromArgMatches};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use lake_core::execution_engine::WithoutOperatorMetrics;
+use lake_core::memory::{self, SpillCounter};
 use tracing_subscriber::EnvFilter;
 
 const S3_HELP: &str = "S3 / MinIO: each task carries the client's s3.endpoint, s3.access_key_id, \
 s3.secret_access_key, s3.region and s3.allow_http session options (lake sets them from its --s3-* \
 flags); unset ones come from this process's environment: AWS_ENDPOINT, AWS_ACCESS_KEY_ID, \
 AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ALLOW_HTTP.\n\n\
+Memory: --memory-pool-size bounds the operators of this executor's tasks (split across \
+--vcores); sorts and aggregates past their share spill into <work dir>/spill, and each task that \
+spilled logs how much. `lake cluster up --executor-memory` sets it.\n\n\
 Health: GET /healthz and /readyz on --bind-health-port. Logs: RUST_LOG (default: \
 --log-level-setting).\n\n\
 Example: lake-executor --scheduler-host 127.0.0.1 --scheduler-port 50050 --bind-port 50051 \
@@ -38,6 +45,23 @@ fn lake_functions() -> BallistaFunctionRegistry {
     registry
 }
 
+/// Ballista's S3-aware runtime, spilling into `<work dir>/spill` (the system's temporary
+/// directory without --work-dir). The memory pool is Ballista's: --memory-pool-size, split
+/// across the task slots.
+fn runtime_with_counted_spills(work_dir: Option<&str>) -> RuntimeProducer {
+    let spill_dir = work_dir.map(|dir| PathBuf::from(dir).join("spill"));
+    let spilled = Arc::new(SpillCounter::default());
+    Arc::new(move |session_config| {
+        let base = runtime_env_with_s3_support(session_config)?;
+        memory::with_counted_spills(
+            RuntimeEnvBuilder::from_runtime_env(&base),
+            spill_dir.as_deref(),
+            spilled.clone(),
+        )?
+        .build_arc()
+    })
+}
+
 #[tokio::main]
 async fn main() -> ballista_core::error::Result<()> {
     let command = Config::command()
@@ -54,7 +78,8 @@ async fn main() -> ballista_core::error::Result<()> {
 
     let mut config: ExecutorProcessConfig = options.try_into()?;
     config.override_config_producer = Some(Arc::new(session_config_with_s3_support));
-    config.override_runtime_producer = Some(Arc::new(runtime_env_with_s3_support));
+    config.override_runtime_producer =
+        Some(runtime_with_counted_spills(config.work_dir.as_deref()));
     config.override_function_registry = Some(Arc::new(lake_functions()));
     // Ballista's scheduler can refuse a finished task's status over its operator metrics and
     // wait for ever (see lake_core::execution_engine): report none.

@@ -19,6 +19,7 @@ pub(crate) async fn cluster(command: ClusterCommand) -> Result<()> {
                 executor_base_port: args.executor_base_port,
                 executors: usize::from(args.executors),
                 vcores: args.vcores,
+                executor_memory: args.executor_memory,
                 heartbeat_seconds: args.heartbeat_seconds,
                 executor_timeout_seconds: args.executor_timeout_seconds,
                 wait: Duration::from_secs(args.wait_seconds),

@@ -87,6 +87,7 @@ pub(crate) async fn build_layer(
 ) -> Result<()> {
     let progress = StageProgress::new(layer.name());
     let clock = Instant::now();
+    let spilled_before = session.spilled();
     let result = match layer {
         Layer::Silver => session.run_silver(settings, |e| progress.on_event(e)).await,
         Layer::Gold => session.run_gold(settings, |e| progress.on_event(e)).await,
@@ -110,5 +111,12 @@ pub(crate) async fn build_layer(
         manifest.as_of,
         clock.elapsed().as_secs_f64()
     );
+    let spilled = session.spilled().since(spilled_before);
+    if spilled.files > 0 {
+        println!(
+            "{}: spilled {spilled} to disk (the memory limit, --memory-limit, was reached)",
+            layer.name()
+        );
+    }
     Ok(())
 }

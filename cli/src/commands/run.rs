@@ -93,6 +93,15 @@ pub(crate) async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<()> {
     print_batches(&kpis, crate::args::Format::Table)?;
     println!("== largest RFM segments");
     print_batches(&segments, crate::args::Format::Table)?;
-    println!("lake run: done in {:.2} s", total.elapsed().as_secs_f64());
+    let spilled = session.spilled();
+    println!(
+        "lake run: done in {:.2} s{}",
+        total.elapsed().as_secs_f64(),
+        if spilled.files > 0 {
+            format!(", spilled {spilled}")
+        } else {
+            String::new()
+        }
+    );
     Ok(())
 }

@@ -15,5 +15,13 @@ pub(crate) async fn sql(lake: &LakeArgs, args: &SqlArgs) -> Result<()> {
     };
     let session = open(lake).await?;
     let batches = session.query(&query).await?;
-    print_batches(&batches, args.format)
+    print_batches(&batches, args.format)?;
+    let spilled = session.spilled();
+    if spilled.files > 0 {
+        // On stderr: stdout holds the result alone, for scripts.
+        eprintln!(
+            "lake sql: spilled {spilled} to disk (the memory limit, --memory-limit, was reached)"
+        );
+    }
+    Ok(())
 }

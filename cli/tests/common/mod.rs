@@ -26,6 +26,8 @@ pub fn lake_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
         "LAKE_SCHEDULER",
         "LAKE_CLUSTER_DIR",
         "LAKE_ENGINE",
+        "LAKE_MEMORY_LIMIT",
+        "LAKE_SPILL_DIR",
         "LAKE_S3_ENDPOINT",
         "LAKE_S3_ACCESS_KEY_ID",
         "LAKE_S3_SECRET_ACCESS_KEY",
