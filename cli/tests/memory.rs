@@ -58,6 +58,30 @@ fn a_sort_past_the_memory_limit_spills_and_returns_the_same_rows_on_standalone()
 }
 
 #[test]
+fn lake_compare_sorts_within_the_memory_limit_and_spills() {
+    let dir = tempfile::tempdir().expect("tmp");
+    lake_with_silver(dir.path());
+    ok(
+        dir.path(),
+        &["--lake", "other", "--engine", "datafusion", "run", "--no-ml"],
+    );
+    // silver.achats and gold.fact_achats (100 000 rows) do not fit 24 MiB with both sides
+    // sorted at once: they spill, and every table is still found the same.
+    let out = lake_with(
+        dir.path(),
+        &["--memory-limit", "24MiB", "compare", "other", "--skip", "model_report"],
+        &[],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("tables: the same rows in other"), "{stdout}");
+    assert!(stderr.contains("lake compare: spilled"), "{stderr}");
+}
+
+#[test]
 fn a_run_that_cannot_fit_its_memory_limit_names_the_setting_and_publishes_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     ok(dir.path(), &["generate", "--scale", "0.01"]);

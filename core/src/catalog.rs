@@ -13,6 +13,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 
 use crate::error::{LakeError, Result};
@@ -78,7 +79,16 @@ pub async fn register_bronze(ctx: &SessionContext, lake: &Lake) -> Result<Bronze
 /// A local DataFusion context (no Ballista) that can read the object store of each lake: the
 /// readers of published tables (the API's lake store, the MongoDB loader, `lake compare`).
 pub fn local_reader(lakes: &[&Lake], config: SessionConfig) -> SessionContext {
-    let ctx = SessionContext::new_with_config(config);
+    local_reader_with_runtime(lakes, config, Arc::new(RuntimeEnv::default()))
+}
+
+/// [`local_reader`] on a given runtime (e.g. with a bounded memory pool, see [`crate::memory`]).
+pub fn local_reader_with_runtime(
+    lakes: &[&Lake],
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+) -> SessionContext {
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
     for lake in lakes.iter().filter(|l| l.is_s3()) {
         ctx.register_object_store(lake.store_url(), lake.store());
     }

@@ -15,16 +15,26 @@
 
 #![warn(missing_docs)]
 
-use std::cmp::Ordering;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::common::{Column, exec_err};
+use datafusion::datasource::MemTable;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::cast as cast_expr;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::{DataFrame, SessionContext};
+use futures::StreamExt;
 
 /// The default relative tolerance on floating-point cells.
 pub const RELATIVE_TOLERANCE: f64 = 1e-9;
@@ -231,8 +241,13 @@ fn key(cell: &Cell) -> (u8, String, i128) {
     }
 }
 
-fn compare_rows(a: &[Cell], b: &[Cell]) -> Ordering {
-    a.iter().map(key).cmp(b.iter().map(key))
+/// The hash of one row that the checksum sums.
+fn row_hash(row: &[Cell]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for cell in row {
+        key(cell).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 fn same(a: &Cell, b: &Cell, tolerance: f64) -> bool {
@@ -249,68 +264,220 @@ fn same(a: &Cell, b: &Cell, tolerance: f64) -> bool {
 
 /// The digest of one table's rows.
 pub fn digest(rows: &Rows) -> Digest {
-    let checksum = rows.rows.iter().fold(0u64, |sum, row| {
-        let mut hasher = DefaultHasher::new();
-        for cell in row {
-            key(cell).hash(&mut hasher);
-        }
-        sum.wrapping_add(hasher.finish())
-    });
+    let checksum = rows
+        .rows
+        .iter()
+        .fold(0u64, |sum, row| sum.wrapping_add(row_hash(row)));
     Digest {
         rows: rows.rows.len(),
         checksum,
     }
 }
 
-/// Compares a table built by another engine (`right`) with the reference (`left`); returns the
-/// reference's digest when they agree.
-pub fn compare(
+/// Compares a table built by another engine (`right`) with the reference (`left`), both in
+/// memory; returns the reference's digest when they agree. See [`compare_frames`].
+pub async fn compare(
     left: &[RecordBatch],
     right: &[RecordBatch],
     tolerance: f64,
 ) -> Result<Digest, Difference> {
-    let (mut left, mut right) = (rows(left)?, rows(right)?);
+    let ctx = SessionContext::new();
+    let frame = |batches: &[RecordBatch]| -> DfResult<DataFrame> {
+        let Some(first) = batches.first() else {
+            return ctx.read_empty();
+        };
+        let table = MemTable::try_new(first.schema(), vec![batches.to_vec()])?;
+        ctx.read_table(Arc::new(table))
+    };
+    let unreadable = |e: DataFusionError| Difference::Unreadable(e.to_string());
+    let (left, right) = (
+        frame(left).map_err(unreadable)?,
+        frame(right).map_err(unreadable)?,
+    );
+    compare_frames(left, right, tolerance)
+        .await
+        .map_err(unreadable)?
+}
+
+/// Compares two tables read by DataFusion (`left` the reference), in bounded memory: both are
+/// sorted by the same key (DataFusion's external sort, which spills past the memory pool of
+/// their session), then walked side by side one batch at a time. The key is every column in
+/// the order of their names, floats rounded to 9 significant digits, so that rows equal within
+/// the tolerance meet.
+///
+/// Returns the reference's digest when they agree, the [`Difference`] when they do not, and
+/// an error when a table cannot be read or sorted (e.g. past the session's memory pool).
+pub async fn compare_frames(
+    left: DataFrame,
+    right: DataFrame,
+    tolerance: f64,
+) -> DfResult<Result<Digest, Difference>> {
+    let left_columns = sorted_names(&left);
+    let right_columns = sorted_names(&right);
     // An empty table read back may come without columns.
-    let columns_known = !left.columns.is_empty() && !right.columns.is_empty();
-    if columns_known && left.columns != right.columns {
-        return Err(Difference::Columns {
-            left: left.columns,
-            right: right.columns,
-        });
+    let columns_known = !left_columns.is_empty() && !right_columns.is_empty();
+    if columns_known && left_columns != right_columns {
+        return Ok(Err(Difference::Columns {
+            left: left_columns,
+            right: right_columns,
+        }));
     }
-    if left.rows.len() != right.rows.len() {
-        return Err(Difference::RowCount {
-            left: left.rows.len(),
-            right: right.rows.len(),
-        });
+    let left_count = left.clone().count().await?;
+    let right_count = right.clone().count().await?;
+    if left_count != right_count {
+        return Ok(Err(Difference::RowCount {
+            left: left_count,
+            right: right_count,
+        }));
     }
-    left.rows.sort_by(|a, b| compare_rows(a, b));
-    right.rows.sort_by(|a, b| compare_rows(a, b));
-    let mut differing = 0;
+    let mut left_rows = SortedRows::open(left, &left_columns).await?;
+    let mut right_rows = SortedRows::open(right, &right_columns).await?;
+    let (mut rows, mut checksum, mut differing) = (0, 0u64, 0);
     let mut first = Vec::new();
-    for (a, b) in left.rows.iter().zip(&right.rows) {
-        let equal = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y, tolerance));
+    loop {
+        let (a, b) = match (left_rows.next().await?, right_rows.next().await?) {
+            (Ok(Some(a)), Ok(Some(b))) => (a, b),
+            (Ok(None), Ok(None)) => break,
+            (Err(unreadable), _) | (_, Err(unreadable)) => return Ok(Err(unreadable)),
+            // Both were counted first: a table written to meanwhile.
+            _ => return exec_err!("a table changed while it was compared"),
+        };
+        rows += 1;
+        checksum = checksum.wrapping_add(row_hash(&a));
+        let equal = a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| same(x, y, tolerance));
         if !equal {
             differing += 1;
             if first.len() < SHOWN {
-                let line = |row: &[Cell]| {
-                    row.iter()
-                        .map(Cell::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                };
-                first.push((line(a), line(b)));
+                first.push((line(&a), line(&b)));
             }
         }
     }
     if differing > 0 {
-        return Err(Difference::Rows {
-            columns: left.columns,
+        return Ok(Err(Difference::Rows {
+            columns: left_columns,
             differing,
             first,
-        });
+        }));
     }
-    Ok(digest(&left))
+    Ok(Ok(Digest { rows, checksum }))
+}
+
+/// A row as the text a mismatch shows.
+fn line(row: &[Cell]) -> String {
+    row.iter()
+        .map(Cell::to_string)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// A frame's column names, sorted.
+fn sorted_names(frame: &DataFrame) -> Vec<String> {
+    let mut names: Vec<String> = frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The rows of a frame in the order of the comparison key, as cells, one batch in memory.
+struct SortedRows {
+    stream: SendableRecordBatchStream,
+    batch: std::vec::IntoIter<Vec<Cell>>,
+}
+
+impl SortedRows {
+    async fn open(frame: DataFrame, columns: &[String]) -> DfResult<Self> {
+        let round = ScalarUDF::from(SignificantDigits::new());
+        let mut selected = Vec::with_capacity(columns.len());
+        let mut keys = Vec::with_capacity(columns.len());
+        for name in columns {
+            let column = Expr::Column(Column::new_unqualified(name));
+            let data_type = frame
+                .schema()
+                .field_with_unqualified_name(name)?
+                .data_type()
+                .clone();
+            let key = match data_type {
+                DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+                    round.call(vec![cast_expr(column.clone(), DataType::Float64)])
+                }
+                _ => column.clone(),
+            };
+            selected.push(column);
+            keys.push(key.sort(true, true));
+        }
+        let frame = if columns.is_empty() {
+            frame
+        } else {
+            frame.select(selected)?.sort(keys)?
+        };
+        Ok(Self {
+            stream: frame.execute_stream().await?,
+            batch: Vec::new().into_iter(),
+        })
+    }
+
+    /// The next row; the outer error is a failure to read or sort, the inner one a column
+    /// that cannot be normalised.
+    async fn next(&mut self) -> DfResult<Result<Option<Vec<Cell>>, Difference>> {
+        loop {
+            if let Some(row) = self.batch.next() {
+                return Ok(Ok(Some(row)));
+            }
+            match self.stream.next().await {
+                None => return Ok(Ok(None)),
+                Some(batch) => match rows(&[batch?]) {
+                    Ok(rows) => self.batch = rows.rows.into_iter(),
+                    Err(unreadable) => return Ok(Err(unreadable)),
+                },
+            }
+        }
+    }
+}
+
+/// `parity_significant(x)`: a float rounded to 9 significant digits (0 near zero), the sort key
+/// of float columns, as [`key`] rounds them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SignificantDigits {
+    signature: Signature,
+}
+
+impl SignificantDigits {
+    fn new() -> Self {
+        Self {
+            signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for SignificantDigits {
+    fn name(&self) -> &str {
+        "parity_significant"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [value] = args.args.as_slice() else {
+            return exec_err!("parity_significant takes one argument");
+        };
+        let values = value.to_array(args.number_rows)?;
+        let rounded: Float64Array = values
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|v| v.map(|v| rounded(v).parse::<f64>().unwrap_or(v)))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(rounded)))
+    }
 }
 
 #[cfg(test)]
@@ -371,8 +538,8 @@ mod tests {
         ])
     }
 
-    #[test]
-    fn another_order_width_unit_and_last_bits_are_the_same_table() {
+    #[tokio::test]
+    async fn another_order_width_unit_and_last_bits_are_the_same_table() {
         // Rows reversed, columns reordered, id as INT, timestamps in nanoseconds, sums a few
         // ulps apart, split in two batches.
         let other = [
@@ -420,14 +587,18 @@ mod tests {
                 ("id", Arc::new(Int32Array::from(vec![1]))),
             ]),
         ];
-        let digest = compare(&[reference()], &other, RELATIVE_TOLERANCE).expect("the same table");
+        let digest = compare(&[reference()], &other, RELATIVE_TOLERANCE)
+            .await
+            .expect("the same table");
         assert_eq!(digest.rows, 3);
-        let again = compare(&other, &[reference()], RELATIVE_TOLERANCE).expect("symmetric");
+        let again = compare(&other, &[reference()], RELATIVE_TOLERANCE)
+            .await
+            .expect("symmetric");
         assert_eq!(digest, again);
     }
 
-    #[test]
-    fn a_different_cell_is_shown_with_its_row() {
+    #[tokio::test]
+    async fn a_different_cell_is_shown_with_its_row() {
         let mut changed = reference().columns().to_vec();
         changed[3] = Arc::new(
             Decimal128Array::from(vec![1050, 21, 999])
@@ -436,25 +607,26 @@ mod tests {
         );
         let changed = RecordBatch::try_new(reference().schema(), changed).expect("batch");
         let difference = compare(&[reference()], &[changed], RELATIVE_TOLERANCE)
+            .await
             .expect_err("a decimal is exact");
         let text = difference.to_string();
         assert!(text.starts_with("1 rows differ"), "{text}");
         assert!(text.contains("0.20") && text.contains("0.21"), "{text}");
     }
 
-    #[test]
-    fn floats_beyond_the_tolerance_counts_and_columns_differ() {
+    #[tokio::test]
+    async fn floats_beyond_the_tolerance_counts_and_columns_differ() {
         let columns = reference().columns().to_vec();
         let mut far = columns.clone();
         far[2] = Arc::new(Float64Array::from(vec![0.3, 1e6 * (1.0 + 1e-8), 0.0]));
         let far = RecordBatch::try_new(reference().schema(), far).expect("batch");
         assert!(matches!(
-            compare(&[reference()], &[far], RELATIVE_TOLERANCE),
+            compare(&[reference()], &[far], RELATIVE_TOLERANCE).await,
             Err(Difference::Rows { differing: 1, .. })
         ));
         let shorter = reference().slice(0, 2);
         assert_eq!(
-            compare(&[reference()], &[shorter], RELATIVE_TOLERANCE),
+            compare(&[reference()], &[shorter], RELATIVE_TOLERANCE).await,
             Err(Difference::RowCount { left: 3, right: 2 })
         );
         let renamed = batch(vec![(
@@ -462,7 +634,7 @@ mod tests {
             Arc::new(Int64Array::from(vec![1, 2, 3])),
         )]);
         assert!(matches!(
-            compare(&[reference()], &[renamed], RELATIVE_TOLERANCE),
+            compare(&[reference()], &[renamed], RELATIVE_TOLERANCE).await,
             Err(Difference::Columns { .. })
         ));
     }

@@ -4,10 +4,13 @@
 //! benchmarks.
 
 use anyhow::{Context, Result, bail};
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use std::sync::Arc;
+
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionConfig, SessionContext};
+use lake_core::memory::{self, SpillCounter};
 use lake_core::publish;
 use lake_core::{Lake, Layer};
-use lake_parity::{Difference, compare};
+use lake_parity::{Difference, compare_frames};
 
 use crate::args::{CompareArgs, LakeArgs};
 use crate::lake_access::{lake_options, open_lake};
@@ -18,7 +21,12 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
     let options = lake_options(lake_args)?;
     let other = Lake::open(&args.other, &options.s3)
         .with_context(|| format!("cannot open {}", args.other))?;
-    let ctx = lake_core::catalog::local_reader(&[&reference, &other], Default::default());
+    // Both sides are sorted in this process, spilling past --memory-limit.
+    let spilled = Arc::new(SpillCounter::default());
+    let runtime = memory::runtime_builder(&options.memory, spilled.clone())?.build_arc()?;
+    // One partition per side: two sorts share the pool, not four (both sides are read at once).
+    let config = SessionConfig::new().with_target_partitions(1);
+    let ctx = lake_core::catalog::local_reader_with_runtime(&[&reference, &other], config, runtime);
     let layers: Vec<Layer> = args
         .layers
         .iter()
@@ -71,7 +79,11 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
                 }
             };
             compared += 1;
-            match compare(&left, &right, args.tolerance) {
+            let outcome = compare_frames(left, right, args.tolerance)
+                .await
+                .map_err(lake_core::error::query_error)
+                .with_context(|| format!("comparing {name}"))?;
+            match outcome {
                 Ok(digest) => println!(
                     "{name:<34} {:>12} rows  checksum {:016x}  same",
                     group_digits(digest.rows as u64),
@@ -94,6 +106,10 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
         );
     }
     println!("{compared} tables: the same rows in {}", args.other);
+    let spilled = spilled.read();
+    if spilled.files > 0 {
+        eprintln!("lake compare: spilled {spilled} to disk (--memory-limit was reached)");
+    }
     Ok(())
 }
 
@@ -104,13 +120,8 @@ fn summary(difference: &Difference) -> String {
     }
 }
 
-async fn read(
-    ctx: &SessionContext,
-    url: &str,
-) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
-    let frame = ctx
-        .read_parquet(url, ParquetReadOptions::default())
+async fn read(ctx: &SessionContext, url: &str) -> Result<DataFrame> {
+    ctx.read_parquet(url, ParquetReadOptions::default())
         .await
-        .with_context(|| format!("no Parquet at {url}"))?;
-    Ok(frame.collect().await?)
+        .with_context(|| format!("no Parquet at {url}"))
 }
