@@ -63,13 +63,27 @@ fn lake_compare_sorts_within_the_memory_limit_and_spills() {
     lake_with_silver(dir.path());
     ok(
         dir.path(),
-        &["--lake", "other", "--engine", "datafusion", "run", "--no-ml"],
+        &[
+            "--lake",
+            "other",
+            "--engine",
+            "datafusion",
+            "run",
+            "--no-ml",
+        ],
     );
     // silver.achats and gold.fact_achats (100 000 rows) do not fit 24 MiB with both sides
     // sorted at once: they spill, and every table is still found the same.
     let out = lake_with(
         dir.path(),
-        &["--memory-limit", "24MiB", "compare", "other", "--skip", "model_report"],
+        &[
+            "--memory-limit",
+            "24MiB",
+            "compare",
+            "other",
+            "--skip",
+            "model_report",
+        ],
         &[],
     );
     let (stdout, stderr) = (
@@ -77,7 +91,10 @@ fn lake_compare_sorts_within_the_memory_limit_and_spills() {
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("tables: the same rows in other"), "{stdout}");
+    assert!(
+        stdout.contains("tables: the same rows in other"),
+        "{stdout}"
+    );
     assert!(stderr.contains("lake compare: spilled"), "{stderr}");
 }
 
