@@ -117,10 +117,9 @@ impl BuyerTimeline {
             .departure
             .map_or(self.end, |d| d.saturating_sub(DECLINE_DAYS))
             .clamp(self.first, self.end);
+        // The intensity is 1 before the decline and DECLINE_FACTOR over it, up to `end`.
         let full = days.before(decline_start) - days.before(self.first);
-        let declining: f64 = (decline_start..self.end)
-            .map(|d| (days.before(d + 1) - days.before(d)) * self.intensity(d))
-            .sum();
+        let declining = DECLINE_FACTOR * (days.before(self.end) - days.before(decline_start));
         (full + declining) / days.total().max(f64::MIN_POSITIVE)
     }
 

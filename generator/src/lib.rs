@@ -3,25 +3,32 @@
 //! exact count of each defect and the Silver outcome it implies.
 //!
 //! The same `(scale, seed, as_of, rates)` always gives byte-identical files.
+//!
+//! Generation streams: clients are written as they are drawn, purchases are staged in scratch
+//! files of ten days each and written one such bucket at a time, and defect rows are chosen in
+//! one pass by exact sequential sampling ([`selection`]). Memory holds a few bytes per client and
+//! one bucket of purchases, whatever the scale (about 0.4 GB at SF 100).
 
 pub mod calendar;
 pub mod churn;
+mod clients;
 pub mod defects;
 mod names;
+mod purchases;
 pub mod reference;
+mod selection;
 mod writer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
-use rand::{Rng, SeedableRng};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, LogNormal};
+use rand_distr::LogNormal;
 use serde::{Deserialize, Serialize};
 
-use calendar::{Calendar, Cumulative, WINDOW_DAYS};
-use churn::BuyerTimeline;
+use calendar::Calendar;
 pub use churn::ChurnSignal;
 pub use defects::{DEFAULT_DEFECT_RATE, Defect, DefectRates};
 
@@ -34,6 +41,8 @@ pub const ACHATS_PER_SCALE: f64 = 1_000_000.0;
 pub const SEUIL_MONTANT_ABERRANT: f64 = 10_000.0;
 /// File name of the manifest written beside the CSVs.
 pub const MANIFEST_FILE: &str = "generation_manifest.json";
+/// Largest scale factor: client ids are 32-bit in the generator's scratch records.
+pub const MAX_SCALE: f64 = 10_000.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
@@ -43,6 +52,8 @@ pub enum GenerateError {
     BadDefectRate(String),
     #[error("scale must be a positive number (got {0})")]
     BadScale(f64),
+    #[error("scale {0} is too large: the generator goes up to {MAX_SCALE}")]
+    ScaleTooLarge(f64),
     #[error("the defect rates of {entity} add up to {total:.3}: keep them under 0.5")]
     TooManyDefects { entity: &'static str, total: f64 },
     #[error("cannot write {path}: {source}")]
@@ -117,24 +128,6 @@ impl Manifest {
     }
 }
 
-/// A client as generated, before any defect.
-#[derive(Debug, Clone)]
-struct Client {
-    nom: String,
-    email: String,
-    inscription: NaiveDate,
-    country: usize,
-}
-
-/// A purchase as generated: time in seconds since the epoch (naive, read as UTC), amount in cents.
-#[derive(Debug, Clone, Copy)]
-struct Purchase {
-    id_client: u64,
-    at: i64,
-    cents: i64,
-    product: usize,
-}
-
 /// Raw text of a row that a defect altered; written instead of the typed values.
 type RawRow = [String; 5];
 
@@ -152,65 +145,44 @@ pub fn generate(config: &GenerateConfig) -> Result<Manifest, GenerateError> {
             return Err(GenerateError::TooManyDefects { entity, total });
         }
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let countries = reference::countries();
-    let products = reference::products();
-    let calendar = Calendar::ending_before(config.as_of.date());
-
+    if config.scale > MAX_SCALE {
+        return Err(GenerateError::ScaleTooLarge(config.scale));
+    }
+    let setting = Setting {
+        config,
+        countries: reference::countries(),
+        products: reference::products(),
+        calendar: Calendar::ending_before(config.as_of.date()),
+    };
     let n_clients = ((CLIENTS_PER_SCALE * config.scale).round() as usize).max(10);
     let n_achats = ((ACHATS_PER_SCALE * config.scale).round() as usize).max(100);
-
-    let clients = make_clients(&mut rng, n_clients, &calendar, countries.len());
-    let purchases = make_purchases(
-        &mut rng,
-        &clients,
-        n_achats,
-        &calendar,
-        &products,
-        config.churn,
-    );
-
-    let mut counts = BTreeMap::new();
-    let client_rows = defects_on_clients(
-        &mut rng,
-        &clients,
-        &countries,
-        &config.rates,
-        &calendar,
-        &mut counts,
-    );
-    let achat_rows = defects_on_purchases(
-        &mut rng,
-        &purchases,
-        &clients,
-        &client_rows.invalid_dates,
-        &products,
-        &config.rates,
-        &calendar,
-        config.as_of,
-        &mut counts,
-    );
 
     std::fs::create_dir_all(&config.out_dir).map_err(|source| GenerateError::Io {
         path: config.out_dir.clone(),
         source,
     })?;
-    let clients_path = config.out_dir.join("clients.csv");
-    let achats_path = config.out_dir.join("achats.csv");
-    let n_client_rows = writer::write_clients(
-        &clients_path,
-        &clients,
-        &countries,
-        &client_rows.altered,
-        &client_rows.appended,
-    )?;
-    let n_achat_rows = writer::write_purchases(
-        &achats_path,
-        &purchases,
-        &products,
-        &achat_rows.altered,
-        &achat_rows.appended,
-    )?;
+    // Scratch space beside the output (same disk, removed when dropped, also on error).
+    let scratch = tempfile::Builder::new()
+        .prefix(".lake-generate-")
+        .tempdir_in(&config.out_dir)
+        .map_err(|source| GenerateError::Io {
+            path: config.out_dir.clone(),
+            source,
+        })?;
+    // Both files are written in the scratch folder and moved into place once complete, so an
+    // interrupted generation never leaves a truncated source file to be ingested.
+    let staged = scratch.path();
+    let clients = clients::write(&setting, n_clients, staged, staged)?;
+    let achats = purchases::write(&setting, &clients.buyers, n_achats, staged, staged)?;
+    for file in ["clients.csv", "achats.csv"] {
+        let target = config.out_dir.join(file);
+        std::fs::rename(staged.join(file), &target).map_err(|source| GenerateError::Io {
+            path: target,
+            source,
+        })?;
+    }
+    let (n_client_rows, n_achat_rows) = (clients.rows, achats.rows);
+    let counts: BTreeMap<Defect, u64> = clients.counts.into_iter().chain(achats.counts).collect();
 
     let count = |d: Defect| counts.get(&d).copied().unwrap_or(0);
     let quarantine: BTreeMap<String, u64> = [
@@ -262,391 +234,40 @@ pub fn generate(config: &GenerateConfig) -> Result<Manifest, GenerateError> {
     Ok(manifest)
 }
 
-fn make_clients(
-    rng: &mut ChaCha8Rng,
-    n: usize,
-    calendar: &Calendar,
-    n_countries: usize,
-) -> Vec<Client> {
-    // France dominates, then the neighbours, then a long tail.
-    let country_weights = Cumulative::new(
-        (0..n_countries).map(|i| if i == 0 { 8.0 } else { 1.0 / (i as f64).sqrt() }),
-    );
-    // Registrations over the window and the year before it, more of them recently.
-    let span = WINDOW_DAYS as i64 + 365;
-    let first = calendar.first_day - Duration::days(365);
-    (0..n)
-        .map(|i| {
-            let id = i as u64 + 1;
-            let (prenom, nom) = names::pick(rng);
-            let recent: f64 = rng.random::<f64>().sqrt();
-            let inscription = first + Duration::days((recent * (span - 1) as f64) as i64);
-            Client {
-                nom: format!("{} {}", prenom.display, nom.display),
-                email: format!(
-                    "{}.{}{}@{}",
-                    prenom.ascii,
-                    nom.ascii,
-                    id,
-                    names::DOMAINS[rng.random_range(0..names::DOMAINS.len())]
-                ),
-                inscription,
-                country: country_weights.find(rng.random::<f64>() * country_weights.total()),
-            }
-        })
-        .collect()
+/// The fixed inputs of one generation.
+pub(crate) struct Setting<'a> {
+    pub config: &'a GenerateConfig,
+    pub countries: Vec<reference::Country>,
+    pub products: Vec<reference::Product>,
+    pub calendar: Calendar,
 }
 
-fn make_purchases(
-    rng: &mut ChaCha8Rng,
-    clients: &[Client],
-    n: usize,
-    calendar: &Calendar,
-    products: &[reference::Product],
-    churn: ChurnSignal,
-) -> Vec<Purchase> {
-    // Heavy-tailed activity: 15 % of clients never buy, the others with a log-normal intensity
-    // (one shared rate when there is no churn signal), over the days they are active.
-    let activity = LogNormal::new(0.0, 1.1).unwrap_or_else(|_| unreachable_lognormal());
-    let timelines: Vec<Option<(BuyerTimeline, f64)>> = clients
-        .iter()
-        .map(|c| {
-            if rng.random::<f64>() < 0.15 {
-                return None;
-            }
-            let first = calendar.index_of(c.inscription.max(calendar.first_day));
-            let timeline = BuyerTimeline::new(rng, churn, first, WINDOW_DAYS);
-            let rate = match churn {
-                ChurnSignal::Decline => activity.sample(rng),
-                ChurnSignal::Absent => 1.0,
-            };
-            Some((timeline, rate))
-        })
-        .collect();
-    let client_weights = Cumulative::new(timelines.iter().map(|t| match t {
-        None => 0.0,
-        Some((timeline, rate)) => rate * timeline.active_share(calendar),
-    }));
-    // Cheaper products sell more often.
-    let product_weights = Cumulative::new(products.iter().map(|p| 1.0 / p.prix_reference.sqrt()));
-    let price_noise = LogNormal::new(0.0, 0.25).unwrap_or_else(|_| unreachable_lognormal());
-    let first_second = calendar
-        .first_day
-        .and_time(NaiveTime::MIN)
-        .and_utc()
-        .timestamp();
+/// Independent random streams of one seed, one per concern, so that each pass draws the same
+/// values whatever the others do.
+/// [`STREAM_PURCHASES`] is the first of the purchase slices' streams (see `purchases`).
+const STREAM_CLIENTS: u64 = 1;
+const STREAM_CLIENT_DEFECTS: u64 = 2;
+const STREAM_PURCHASE_DEFECTS: u64 = 3;
+const STREAM_PURCHASES: u64 = 16;
 
-    let mut purchases: Vec<Purchase> = (0..n)
-        .map(|_| {
-            let client = client_weights.find(rng.random::<f64>() * client_weights.total());
-            let day = match &timelines[client] {
-                Some((timeline, _)) => timeline.sample_day(rng, calendar),
-                None => WINDOW_DAYS - 1,
-            };
-            let hour = calendar
-                .hours
-                .find(rng.random::<f64>() * calendar.hours.total());
-            let second_of_hour = rng.random_range(0..3600);
-            let product = product_weights.find(rng.random::<f64>() * product_weights.total());
-            let quantity = match rng.random::<f64>() {
-                x if x < 0.80 => 1.0,
-                x if x < 0.95 => 2.0,
-                _ => 3.0,
-            };
-            let euros = (products[product].prix_reference * price_noise.sample(rng) * quantity)
-                .clamp(1.0, 5_000.0);
-            Purchase {
-                id_client: client as u64 + 1,
-                at: first_second + day as i64 * 86_400 + hour as i64 * 3_600 + second_of_hour,
-                cents: (euros * 100.0).round() as i64,
-                product,
-            }
-        })
-        .collect();
-    // Ids follow time, as an order system would assign them.
-    purchases.sort_by_key(|p| p.at);
-    purchases
+fn rng_stream(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
 }
 
-fn unreachable_lognormal() -> LogNormal<f64> {
-    // The parameters above are constants known to be valid; this keeps the code panic-free.
+fn unit_lognormal() -> LogNormal<f64> {
+    // The parameters used are constants known to be valid; this keeps the code panic-free.
     LogNormal::new(0.0, 1.0).unwrap_or_else(|_| unreachable!("LogNormal(0, 1) is valid"))
 }
 
-/// Picks `k` distinct row indices not yet used and accepted by `eligible`.
-fn pick_rows(
-    rng: &mut ChaCha8Rng,
-    used: &mut [bool],
-    k: u64,
-    eligible: impl Fn(usize) -> bool,
-) -> Vec<usize> {
-    let n = used.len();
-    let mut picked = Vec::with_capacity(k as usize);
-    let mut attempts = 0usize;
-    while (picked.len() as u64) < k && attempts < n.saturating_mul(20) {
-        attempts += 1;
-        let i = rng.random_range(0..n);
-        if !used[i] && eligible(i) {
-            used[i] = true;
-            picked.push(i);
-        }
-    }
-    picked
-}
-
+/// Rows a defect should touch among `rows`.
 fn target_count(rates: &DefectRates, d: Defect, rows: usize) -> u64 {
     (rates.rate(d) * rows as f64).round() as u64
 }
 
-struct ClientDefects {
-    altered: BTreeMap<usize, RawRow>,
-    /// Rows appended after the generated ones, in order.
-    appended: Vec<RawRow>,
-    /// Clients (0-based) whose `date_inscription` was made unreadable.
-    invalid_dates: Vec<bool>,
-}
-
 fn fmt_date(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
-}
-
-fn client_raw(id: u64, c: &Client, countries: &[reference::Country]) -> RawRow {
-    [
-        id.to_string(),
-        c.nom.clone(),
-        c.email.clone(),
-        fmt_date(c.inscription),
-        countries[c.country].pays.clone(),
-    ]
-}
-
-fn defects_on_clients(
-    rng: &mut ChaCha8Rng,
-    clients: &[Client],
-    countries: &[reference::Country],
-    rates: &DefectRates,
-    calendar: &Calendar,
-    counts: &mut BTreeMap<Defect, u64>,
-) -> ClientDefects {
-    let n = clients.len();
-    let mut used = vec![false; n];
-    let mut altered = BTreeMap::new();
-    let mut appended = Vec::new();
-    let mut invalid_dates = vec![false; n];
-    for d in Defect::CLIENTS {
-        let k = target_count(rates, d, n);
-        let rows = if d == Defect::C8 {
-            Vec::new()
-        } else {
-            pick_rows(rng, &mut used, k, |_| true)
-        };
-        let mut done = rows.len() as u64;
-        for i in rows {
-            let c = &clients[i];
-            let mut raw = client_raw(i as u64 + 1, c, countries);
-            match d {
-                Defect::C1 => appended.push(raw),
-                Defect::C2 => {
-                    let (prenom, nom) = names::pick(rng);
-                    raw[1] = format!("{} {}", prenom.display, nom.display);
-                    raw[2] = format!(
-                        "{}.{}{}@nouveau-{}",
-                        prenom.ascii,
-                        nom.ascii,
-                        i + 1,
-                        "mail.fr"
-                    );
-                    appended.push(raw);
-                }
-                Defect::C3 => {
-                    raw[2] = names::shout_email(rng, &c.email);
-                    altered.insert(i, raw);
-                }
-                Defect::C4 => {
-                    raw[2] = names::break_email(rng, &c.email);
-                    altered.insert(i, raw);
-                }
-                Defect::C5 => {
-                    raw[3] = match rng.random_range(0..3) {
-                        0 => c.inscription.format("%d/%m/%Y").to_string(),
-                        1 => c.inscription.format("%Y/%m/%d").to_string(),
-                        _ => c
-                            .inscription
-                            .and_time(NaiveTime::MIN)
-                            .and_utc()
-                            .timestamp()
-                            .to_string(),
-                    };
-                    altered.insert(i, raw);
-                }
-                Defect::C5Invalide => {
-                    raw[3] = ["31/02/2024", "2024-13-01", "inconnue", "00/00/0000"]
-                        [rng.random_range(0..4)]
-                    .to_string();
-                    invalid_dates[i] = true;
-                    altered.insert(i, raw);
-                }
-                Defect::C6 => {
-                    raw[4] = names::country_variant(rng, &countries[c.country]);
-                    altered.insert(i, raw);
-                }
-                Defect::C6Inconnu => {
-                    raw[4] = ["Atlantide", "Narnia", "XX", "Wakanda"][rng.random_range(0..4)]
-                        .to_string();
-                    altered.insert(i, raw);
-                }
-                Defect::C7 => {
-                    raw[1] = names::spread_spaces(rng, &c.nom);
-                    altered.insert(i, raw);
-                }
-                _ => {}
-            }
-        }
-        if d == Defect::C8 {
-            for _ in 0..k {
-                let c = &clients[rng.random_range(0..n)];
-                let mut raw = client_raw(0, c, countries);
-                raw[0] =
-                    ["", "abc", "12.5", "-4", "ID-77", "  "][rng.random_range(0..6)].to_string();
-                raw[3] = fmt_date(calendar.first_day);
-                appended.push(raw);
-            }
-            done = k;
-        }
-        counts.insert(d, done);
-    }
-    ClientDefects {
-        altered,
-        appended,
-        invalid_dates,
-    }
-}
-
-struct PurchaseDefects {
-    altered: BTreeMap<usize, RawRow>,
-    appended: Vec<RawRow>,
-}
-
-fn fmt_cents(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", c / 100, c % 100)
-}
-
-fn fmt_ts(at: i64) -> String {
-    chrono::DateTime::from_timestamp(at, 0)
-        .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
-fn purchase_raw(id: u64, p: &Purchase, products: &[reference::Product]) -> RawRow {
-    [
-        id.to_string(),
-        p.id_client.to_string(),
-        fmt_ts(p.at),
-        fmt_cents(p.cents),
-        products[p.product].produit.clone(),
-    ]
-}
-
-#[allow(clippy::too_many_arguments)]
-fn defects_on_purchases(
-    rng: &mut ChaCha8Rng,
-    purchases: &[Purchase],
-    clients: &[Client],
-    invalid_dates: &[bool],
-    products: &[reference::Product],
-    rates: &DefectRates,
-    calendar: &Calendar,
-    as_of: NaiveDateTime,
-    counts: &mut BTreeMap<Defect, u64>,
-) -> PurchaseDefects {
-    let n = purchases.len();
-    let mut used = vec![false; n];
-    let mut altered = BTreeMap::new();
-    let mut appended = Vec::new();
-    let as_of_second = as_of.and_utc().timestamp();
-    let a14_floor = calendar.first_day + Duration::days(31);
-    for d in Defect::ACHATS {
-        let k = target_count(rates, d, n);
-        let rows = if d == Defect::A14 {
-            // A purchase moved before its client's registration: the client must have a readable
-            // registration date late enough for the moved date to stay in the window.
-            pick_rows(rng, &mut used, k, |i| {
-                let c = (purchases[i].id_client - 1) as usize;
-                !invalid_dates[c] && clients[c].inscription >= a14_floor
-            })
-        } else {
-            pick_rows(rng, &mut used, k, |_| true)
-        };
-        counts.insert(d, rows.len() as u64);
-        for i in rows {
-            let p = &purchases[i];
-            let mut raw = purchase_raw(i as u64 + 1, p, products);
-            match d {
-                Defect::A1 => {
-                    appended.push(raw);
-                    continue;
-                }
-                Defect::A2 => {
-                    let other = (p.cents + rng.random_range(100..5_000)).clamp(100, 500_000);
-                    let other = if other == p.cents { other - 1 } else { other };
-                    raw[3] = fmt_cents(other);
-                    appended.push(raw);
-                    continue;
-                }
-                Defect::A3 => raw[3] = names::amount_variant(rng, p.cents),
-                Defect::A4 => {
-                    raw[3] = ["N/A", "abc", "12.50.3", "douze", "1 234,50"][rng.random_range(0..5)]
-                        .to_string()
-                }
-                Defect::A5 => {
-                    raw[3] = if rng.random_bool(0.3) {
-                        "0.00".to_string()
-                    } else {
-                        fmt_cents(-p.cents)
-                    }
-                }
-                Defect::A6 => raw[3] = fmt_cents(rng.random_range(1_000_001..5_000_000)),
-                Defect::A7 => raw[2] = names::timestamp_variant(rng, p.at),
-                Defect::A8 => {
-                    raw[2] = [
-                        "2024-13-45 10:00:00",
-                        "hier",
-                        "25/25/2025 25:61",
-                        "0000-00-00 00:00:00",
-                    ][rng.random_range(0..4)]
-                    .to_string()
-                }
-                Defect::A9 => raw[2] = fmt_ts(as_of_second + rng.random_range(86_400..30 * 86_400)),
-                Defect::A10 => {
-                    raw[1] = (clients.len() as u64 + 1 + rng.random_range(0..clients.len() as u64))
-                        .to_string()
-                }
-                Defect::A11 => raw[4] = ["", "   "][rng.random_range(0..2)].to_string(),
-                Defect::A12 => raw[4] = names::spread_case(rng, &products[p.product].produit),
-                Defect::A12HorsCatalogue => {
-                    raw[4] = names::NEW_PRODUCTS[rng.random_range(0..names::NEW_PRODUCTS.len())]
-                        .to_string()
-                }
-                Defect::A13 => {
-                    raw[0] = ["", "ACH-12", "12.5", "-7", "  "][rng.random_range(0..5)].to_string()
-                }
-                Defect::A14 => {
-                    let c = &clients[(p.id_client - 1) as usize];
-                    let day = c.inscription - Duration::days(rng.random_range(1..=30));
-                    let second_of_day = p.at.rem_euclid(86_400);
-                    raw[2] =
-                        fmt_ts(day.and_time(NaiveTime::MIN).and_utc().timestamp() + second_of_day);
-                }
-                _ => {}
-            }
-            altered.insert(i, raw);
-        }
-    }
-    // The calendar guarantees legitimate dates stay before as_of; keep the year check honest.
-    debug_assert!(calendar.day(WINDOW_DAYS - 1).year() <= as_of.year());
-    PurchaseDefects { altered, appended }
 }
 
 #[cfg(test)]

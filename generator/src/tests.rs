@@ -97,3 +97,67 @@ fn realistic_shape() {
     let canonical: Vec<_> = reference::countries().into_iter().map(|c| c.pays).collect();
     assert!(canonical.iter().all(|c| countries.contains(c)));
 }
+
+#[test]
+fn ids_follow_time_and_nothing_is_left_beside_the_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = generate_into(dir.path(), 5, 0.02);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("listing")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["achats.csv", "clients.csv", MANIFEST_FILE]);
+
+    // The first 20 000 rows are the drawn purchases (the added ones come after): ids 1, 2, …
+    // in file order, and timestamps that no defect rewrote never go back in time.
+    let achats = read_rows(&dir.path().join("achats.csv"));
+    let drawn = &achats[..20_000];
+    for (i, r) in drawn.iter().enumerate() {
+        // A13 rows carry an unreadable id instead.
+        if let Ok(id) = r[0].parse::<u64>() {
+            assert_eq!(id, i as u64 + 1);
+        }
+    }
+    let out_of_order = drawn
+        .windows(2)
+        .filter(|w| w[0][2].len() == 19 && w[1][2].len() == 19 && w[1][2] < w[0][2])
+        .count() as u64;
+    // Only defect rows (A7, A9, A14 rewrite the timestamp in canonical or other forms) can break
+    // the order, each at most twice (against its neighbours).
+    let rewritten = m.defect(Defect::A7) + m.defect(Defect::A9) + m.defect(Defect::A14);
+    assert!(
+        out_of_order <= 2 * rewritten,
+        "{out_of_order} descents for {rewritten} rewritten timestamps"
+    );
+}
+
+#[test]
+fn the_smallest_scale_still_has_every_file_and_exact_counts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let m = generate_into(dir.path(), 2, 1e-6);
+    let clients = read_rows(&dir.path().join("clients.csv"));
+    let achats = read_rows(&dir.path().join("achats.csv"));
+    assert_eq!(m.files["clients.csv"], clients.len() as u64);
+    assert_eq!(m.files["achats.csv"], achats.len() as u64);
+    // 10 clients and 100 purchases at least; at 0.2 % no defect rounds up to a row.
+    assert_eq!((clients.len(), achats.len()), (10, 100));
+    assert!(m.defects.values().all(|n| *n == 0));
+}
+
+#[test]
+fn a_scale_past_the_limit_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = GenerateConfig {
+        scale: MAX_SCALE * 2.0,
+        seed: 1,
+        as_of: GenerateConfig::default_as_of(),
+        rates: DefectRates::default(),
+        churn: ChurnSignal::default(),
+        out_dir: dir.path().to_path_buf(),
+    };
+    assert!(matches!(
+        generate(&config),
+        Err(GenerateError::ScaleTooLarge(_))
+    ));
+}

@@ -1,94 +1,106 @@
 //! Writing the CSV files: typed rows are formatted without allocation, altered rows are written
-//! as their raw text, appended rows come last.
+//! as their raw text, and rows that defects add are kept in a side file copied after the others.
 
-use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
 
-use crate::reference::{Country, Product};
-use crate::{Client, GenerateError, Purchase, RawRow};
+use crate::GenerateError;
 
 const BUFFER_BYTES: usize = 1 << 20;
 
-fn open(path: &Path) -> Result<csv::Writer<BufWriter<File>>, GenerateError> {
-    let file = File::create(path).map_err(|source| GenerateError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(BUFFER_BYTES, file)))
-}
-
-fn io_error(path: &Path, e: csv::Error) -> GenerateError {
+fn io_error(path: &Path, source: std::io::Error) -> GenerateError {
     GenerateError::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e),
-    }
-}
-
-/// Writes the appended rows (duplicates, newer versions, bad ids) after the others and flushes.
-fn finish(
-    mut w: csv::Writer<BufWriter<File>>,
-    path: &Path,
-    appended: &[RawRow],
-) -> Result<(), GenerateError> {
-    for raw in appended {
-        w.write_record(raw).map_err(|e| io_error(path, e))?;
-    }
-    w.flush().map_err(|source| GenerateError::Io {
-        path: path.to_path_buf(),
         source,
-    })
+    }
 }
 
-pub fn write_clients(
-    path: &Path,
-    clients: &[Client],
-    countries: &[Country],
-    altered: &BTreeMap<usize, RawRow>,
-    appended: &[RawRow],
-) -> Result<u64, GenerateError> {
-    let mut w = open(path)?;
-    let err = |e| io_error(path, e);
-    w.write_record(["id_client", "nom", "email", "date_inscription", "pays"])
-        .map_err(err)?;
-    let mut id = itoa::Buffer::new();
-    for (i, c) in clients.iter().enumerate() {
-        if let Some(raw) = altered.get(&i) {
-            w.write_record(raw).map_err(err)?;
-            continue;
+fn csv_error(path: &Path, e: csv::Error) -> GenerateError {
+    io_error(path, std::io::Error::other(e))
+}
+
+/// One CSV file being written, counting its data rows.
+pub(crate) struct CsvOut {
+    path: PathBuf,
+    writer: csv::Writer<BufWriter<File>>,
+    rows: u64,
+}
+
+impl CsvOut {
+    /// Creates (or truncates) the file; `header`, when given, is its first line.
+    pub(crate) fn create(path: &Path, header: Option<&[&str]>) -> Result<Self, GenerateError> {
+        let file = File::create(path).map_err(|e| io_error(path, e))?;
+        let mut writer =
+            csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(BUFFER_BYTES, file));
+        if let Some(header) = header {
+            writer
+                .write_record(header)
+                .map_err(|e| csv_error(path, e))?;
         }
-        let date = c.inscription.format("%Y-%m-%d").to_string();
-        w.write_record([
-            id.format(i as u64 + 1).as_bytes(),
-            c.nom.as_bytes(),
-            c.email.as_bytes(),
-            date.as_bytes(),
-            countries[c.country].pays.as_bytes(),
-        ])
-        .map_err(err)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer,
+            rows: 0,
+        })
     }
-    finish(w, path, appended)?;
-    Ok((clients.len() + appended.len()) as u64)
+
+    /// Writes one data row.
+    pub(crate) fn write<I, T>(&mut self, record: I) -> Result<(), GenerateError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.rows += 1;
+        self.writer
+            .write_record(record)
+            .map_err(|e| csv_error(&self.path, e))
+    }
+
+    fn flush(&mut self) -> Result<(), GenerateError> {
+        self.writer.flush().map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Copies the rows of `added` (a file written without a header) after this file's rows,
+    /// removes it, flushes this file and returns its number of data rows.
+    pub(crate) fn finish(mut self, mut added: CsvOut) -> Result<u64, GenerateError> {
+        added.flush()?;
+        let CsvOut {
+            path: added_path,
+            writer: added_writer,
+            rows: added_rows,
+        } = added;
+        drop(added_writer);
+        self.flush()?;
+        let mut inner = self
+            .writer
+            .into_inner()
+            .map_err(|e| io_error(&self.path, e.into_error()))?;
+        let mut file = File::open(&added_path).map_err(|e| io_error(&added_path, e))?;
+        std::io::copy(&mut file, &mut inner).map_err(|e| io_error(&self.path, e))?;
+        inner.flush().map_err(|e| io_error(&self.path, e))?;
+        std::fs::remove_file(&added_path).map_err(|e| io_error(&added_path, e))?;
+        Ok(self.rows + added_rows)
+    }
 }
 
 /// Formats `YYYY-MM-DD HH:MM:SS` for seconds since the epoch, caching the date part.
-struct TimestampFormatter {
+pub(crate) struct TimestampFormatter {
     day: i64,
     text: [u8; 19],
 }
 
 impl TimestampFormatter {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             day: i64::MIN,
             text: *b"0000-00-00 00:00:00",
         }
     }
 
-    fn format(&mut self, at: i64) -> &[u8] {
+    pub(crate) fn format(&mut self, at: i64) -> &[u8] {
         let day = at.div_euclid(86_400);
         if day != self.day {
             self.day = day;
@@ -110,7 +122,8 @@ impl TimestampFormatter {
     }
 }
 
-fn format_cents(cents: i64, buf: &mut itoa::Buffer, out: &mut Vec<u8>) {
+/// Writes `cents` as euros with two decimals (`-12.05`) into `out`.
+pub(crate) fn format_cents(cents: i64, buf: &mut itoa::Buffer, out: &mut Vec<u8>) {
     out.clear();
     if cents < 0 {
         out.push(b'-');
@@ -120,41 +133,4 @@ fn format_cents(cents: i64, buf: &mut itoa::Buffer, out: &mut Vec<u8>) {
     out.push(b'.');
     out.push(b'0' + (c % 100 / 10) as u8);
     out.push(b'0' + (c % 10) as u8);
-}
-
-pub fn write_purchases(
-    path: &Path,
-    purchases: &[Purchase],
-    products: &[Product],
-    altered: &BTreeMap<usize, RawRow>,
-    appended: &[RawRow],
-) -> Result<u64, GenerateError> {
-    let mut w = open(path)?;
-    let err = |e| io_error(path, e);
-    w.write_record(["id_achat", "id_client", "date_achat", "montant", "produit"])
-        .map_err(err)?;
-    let (mut id, mut client, mut money) = (
-        itoa::Buffer::new(),
-        itoa::Buffer::new(),
-        itoa::Buffer::new(),
-    );
-    let mut amount = Vec::with_capacity(16);
-    let mut timestamp = TimestampFormatter::new();
-    for (i, p) in purchases.iter().enumerate() {
-        if let Some(raw) = altered.get(&i) {
-            w.write_record(raw).map_err(err)?;
-            continue;
-        }
-        format_cents(p.cents, &mut money, &mut amount);
-        w.write_record([
-            id.format(i as u64 + 1).as_bytes(),
-            client.format(p.id_client).as_bytes(),
-            timestamp.format(p.at),
-            &amount,
-            products[p.product].produit.as_bytes(),
-        ])
-        .map_err(err)?;
-    }
-    finish(w, path, appended)?;
-    Ok((purchases.len() + appended.len()) as u64)
 }
