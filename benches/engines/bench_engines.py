@@ -18,11 +18,19 @@ run --no-ml`); their ingest time is reported apart, and ratios compare Silver + 
 After one warm-up run per engine, RUNS rounds run the engines in turn, so a slow minute of the
 machine hits them all. `--runs-of ENGINE=N` gives an engine fewer timed runs (the first N rounds,
 no warm-up): at SF 10 one Spark run takes a quarter of an hour on 2 cores. Per engine: wall time of Silver + Gold and of the whole process (median,
-min, max), and peak resident memory of every process of the engine. For our engines the `lake`
-process's peak, plus for the cluster the peaks of the scheduler and executors (high-water marks
-reset before each run); for the Python engines the sum of the resident sets of the engine's
-process tree (the JVM, Spark's master, workers and executors included), sampled every 20 ms.
-Ratios are each engine's median over ballista-cluster's, measured in this one invocation.
+min, max), peak resident memory, and bytes spilled to disk. Memory is given twice: the sum over
+the engine's processes, and the largest single process (what a per-process limit must bound).
+For our engines: the `lake` process's peak, plus for the cluster the peaks of the scheduler and
+executors (high-water marks reset before each run); for the Python engines the resident sets of
+the engine's process tree (the JVM, Spark's master, workers and executors included), sampled
+every 20 ms. Spill: what `lake run` reports, plus for the cluster what the executors log. Ratios
+are each engine's median over ballista-cluster's, measured in this one invocation.
+
+An engine that fails stops the harness, unless named by `--may-fail ENGINE`: its failure is then
+recorded (time, peak memory, the last line of its error) and the others go on. `--memory-cap-of
+ENGINE=SIZE` caps a Python engine's address space (e.g. pandas=16g), so that an engine that does
+not fit fails with MemoryError instead of waking the kernel's OOM killer. `--cluster-arg ARG`
+(repeatable) passes ARG to `lake cluster up`, e.g. `--cluster-arg=--executor-memory=1GiB`.
 
 Parity: the last run of every engine is compared table by table with the reference engine's
 (`lake compare`: same columns, same rows in any order, floats within a relative 1e-9, decimals
@@ -30,12 +38,13 @@ exact); a difference fails the harness and prints the first differing rows.
 
 `--sources DIR` runs a folder of CSV files of your own instead of generated data (the edge-data
 tests use it); `--run-arg ARG` (repeatable) passes ARG to every `lake run`, e.g.
-`--run-arg=--as-of=2026-01-01` or `--run-arg=--seuil-quarantaine=1`.
+`--run-arg=--as-of=2026-01-01` or `--run-arg=--memory-limit=1GiB`.
 
 Usage:
   python benches/engines/bench_engines.py --scale 0.1 [--runs 3] [--engine NAME]...
       [--no-warm-up] [--runs-of ENGINE=N]... [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
-      [--sources DIR] [--run-arg ARG]...
+      [--sources DIR] [--run-arg ARG]... [--cluster-arg ARG]... [--may-fail ENGINE]...
+      [--memory-cap-of ENGINE=SIZE]...
 Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT.
 """
 
@@ -70,6 +79,18 @@ REFERENCE = "ballista-standalone"
 BASE = "ballista-cluster"
 STAGES = ("ingest", "silver", "gold")
 STAGE_LINE = re.compile(r"^(ingest|silver|gold): .* in ([0-9.]+) s$", re.MULTILINE)
+# Sizes as `lake` prints them (bytesize, IEC units): "535.2 MiB", "12 B".
+SIZE = r"([0-9.]+ (?:[KMGTP]iB|B))"
+RUN_SPILL = re.compile(r"^lake run: done in [0-9.]+ s, spilled " + SIZE, re.MULTILINE)
+TASK_SPILL = re.compile(r"task \d+ spilled " + SIZE)
+UNITS = {
+    "B": 1,
+    "KiB": 1 << 10,
+    "MiB": 1 << 20,
+    "GiB": 1 << 30,
+    "TiB": 1 << 40,
+    "PiB": 1 << 50,
+}
 # Every process of a Spark engine: the driver's JVM, the cluster's master, workers, executors.
 SAMPLE_SECONDS = 0.02
 # Spark standalone workers: 1 core each (2 in all, the machine's cores) and their executors' heap.
@@ -81,16 +102,30 @@ SPARK_EXECUTOR_MEMORY = "2g"
 class Run:
     seconds: float
     stages: dict[str, float]
-    peak_rss_mib: float
+    # Peak resident set of each process of the engine (name -> MiB).
+    peaks_mib: dict[str, float]
+    spilled_mib: float = 0.0
+    # Why the run failed (the last line of its error), for an engine allowed to fail.
+    failure: str | None = None
 
     @property
     def silver_gold(self) -> float:
-        return self.stages["silver"] + self.stages["gold"]
+        return self.stages.get("silver", 0.0) + self.stages.get("gold", 0.0)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        """The engine's processes together."""
+        return sum(self.peaks_mib.values())
+
+    @property
+    def largest_process_mib(self) -> float:
+        return max(self.peaks_mib.values(), default=0.0)
 
 
 @dataclass
 class EngineResult:
     runs: list[Run] = field(default_factory=list)
+    failures: list[Run] = field(default_factory=list)
     lake: Path | None = None
     parity: str = "not compared"
     tables: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -136,11 +171,12 @@ def children() -> dict[int, list[int]]:
     return tree
 
 
-def tree_rss_kib(roots: list[int]) -> int:
+def tree_rss_kib(roots: list[int]) -> dict[int, int]:
+    """The resident set of every process in some process trees (pid -> KiB)."""
     tree = children()
     seen: set[int] = set()
     stack = list(roots)
-    total = 0
+    sizes: dict[int, int] = {}
     while stack:
         pid = stack.pop()
         if pid in seen:
@@ -150,62 +186,95 @@ def tree_rss_kib(roots: list[int]) -> int:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    sizes[pid] = int(line.split()[1])
         except OSError:
             continue
-    return total
+    return sizes
 
 
 class TreeSampler:
-    """Peak of the summed resident sets of some process trees, sampled on a thread."""
+    """Peak resident sets in some process trees, sampled on a thread: of the whole (the sum at
+    one instant) and of each process."""
 
     def __init__(self, roots: list[int]) -> None:
         self.roots = roots
         self.peak_kib = 0
+        self.process_peaks_kib: dict[int, int] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
 
     def _sample(self) -> None:
         while not self.done.is_set():
-            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.roots))
+            sizes = tree_rss_kib(self.roots)
+            self.peak_kib = max(self.peak_kib, sum(sizes.values()))
+            for pid, kib in sizes.items():
+                self.process_peaks_kib[pid] = max(
+                    self.process_peaks_kib.get(pid, 0), kib
+                )
             self.done.wait(SAMPLE_SECONDS)
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
+        """(peak of the sum, peak of the largest process), in MiB."""
         self.done.set()
         self.thread.join()
-        return self.peak_kib / 1024
+        largest = max(self.process_peaks_kib.values(), default=0)
+        return self.peak_kib / 1024, largest / 1024
 
 
 class Cluster:
     """`lake cluster up` in WORK/cluster on free ports; `down` on exit."""
 
-    def __init__(self, lake: Path, work: Path) -> None:
+    def __init__(self, lake: Path, work: Path, args: list[str]) -> None:
         self.lake = lake
         self.state = work / "cluster"
         subprocess.run(
             [str(lake), "cluster", "up", "--state-dir", str(self.state)]
             + ["--bin-dir", str(lake.parent), "--scheduler-port", "0"]
-            + ["--executor-base-port", "0"],
+            + ["--executor-base-port", "0"]
+            + args,
             check=True,
             stdout=subprocess.DEVNULL,
         )
         state = json.loads((self.state / "cluster.json").read_text())
         self.scheduler: str = state["scheduler_url"]
-        self.pids: list[int] = [p["pid"] for p in state["processes"]]
+        self.processes: dict[str, int] = {
+            p["name"]: p["pid"] for p in state["processes"]
+        }
+        self.logs: dict[str, Path] = {
+            p["name"]: Path(p["log"]) for p in state["processes"] if "log" in p
+        }
+        self.log_offsets: dict[str, int] = {}
 
-    def reset_peaks(self) -> None:
-        for pid in self.pids:
+    def before_run(self) -> None:
+        """Resets the processes' peak memory and notes where their logs end."""
+        for pid in self.processes.values():
             # 5: reset the peak resident set size (VmHWM) to the current one.
             Path(f"/proc/{pid}/clear_refs").write_text("5")
+        self.log_offsets = {
+            name: log.stat().st_size if log.is_file() else 0
+            for name, log in self.logs.items()
+        }
 
-    def peaks_mib(self) -> float:
-        total_kib = 0
-        for pid in self.pids:
+    def peaks_mib(self) -> dict[str, float]:
+        peaks: dict[str, float] = {}
+        for name, pid in self.processes.items():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    total_kib += int(line.split()[1])
-        return total_kib / 1024
+                    peaks[name] = int(line.split()[1]) / 1024
+        return peaks
+
+    def spilled_mib(self) -> float:
+        """What the executors logged as spilled since `before_run`."""
+        total = 0.0
+        for name, log in self.logs.items():
+            if not log.is_file():
+                continue
+            with log.open("rb") as file:
+                file.seek(self.log_offsets.get(name, 0))
+                text = file.read().decode("utf-8", "replace")
+            total += sum(to_mib(m) for m in TASK_SPILL.findall(text))
+        return total
 
     def down(self) -> None:
         subprocess.run(
@@ -304,6 +373,34 @@ class Context:
     cluster: Cluster | None
     spark: SparkCluster | None
     run_args: list[str] = field(default_factory=list)
+    may_fail: set[str] = field(default_factory=set)
+    # Address-space caps of Python engines, in bytes.
+    memory_caps: dict[str, int] = field(default_factory=dict)
+
+
+def to_mib(size: str) -> float:
+    value, unit = size.split()
+    return float(value) * UNITS[unit] / (1 << 20)
+
+
+def parse_size(text: str) -> int:
+    """`16g`, `512m` or a number of bytes."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.strip().lower()
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def failure_reason(status: int, stderr: str) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return (
+        lines[-1].strip()
+        if lines
+        else f"exit status {os.waitstatus_to_exitcode(status)}"
+    )
 
 
 def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
@@ -315,7 +412,7 @@ def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
         if engine == "ballista-cluster":
             assert context.cluster is not None
             command += ["--scheduler", context.cluster.scheduler]
-            context.cluster.reset_peaks()
+            context.cluster.before_run()
         else:
             command += [
                 "--engine",
@@ -331,6 +428,10 @@ def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
             command += ["--master", context.spark.url]
             command += ["--executor-memory", SPARK_EXECUTOR_MEMORY]
             roots += context.spark.pids
+    cap = context.memory_caps.get(engine)
+    if cap is not None:
+        # util-linux's prlimit sets RLIMIT_AS, then execs the engine in the same process.
+        command = ["prlimit", f"--as={cap}", "--", *command]
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -345,20 +446,35 @@ def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     stdout, stderr = output.join()
-    sampled = sampler.stop() if sampler is not None else 0.0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{engine}: {' '.join(command)} failed:\n{stdout}\n{stderr}")
+    own_peak = usage.ru_maxrss / 1024
+    if sampler is not None:
+        tree_peak, largest = sampler.stop()
+        # The tree as one figure, split as the largest process and the rest.
+        largest = max(largest, own_peak)
+        peaks = {"largest process": largest}
+        if tree_peak > largest:
+            peaks["the others"] = tree_peak - largest
+    else:
+        peaks = {"lake": own_peak}
+    spilled = 0.0
+    if engine == "ballista-cluster":
+        assert context.cluster is not None
+        peaks.update(context.cluster.peaks_mib())
+        spilled += context.cluster.spilled_mib()
+    spilled += sum(to_mib(m) for m in RUN_SPILL.findall(stdout))
     stages = {name: float(value) for name, value in STAGE_LINE.findall(stdout)}
+    if os.waitstatus_to_exitcode(status) != 0:
+        if engine in context.may_fail:
+            return Run(
+                seconds, stages, peaks, spilled, failure_reason(status, stderr)
+            ), folder
+        sys.exit(f"{engine}: {' '.join(command)} failed:\n{stdout}\n{stderr}")
     expected = STAGES if engine in OURS else ("silver", "gold")
     missing = [s for s in expected if s not in stages]
     if missing:
         sys.exit(f"{engine}: no timing for {missing} in:\n{stdout}")
     stages.setdefault("ingest", 0.0)
-    peak = max(sampled, usage.ru_maxrss / 1024)
-    if engine == "ballista-cluster":
-        assert context.cluster is not None
-        peak += context.cluster.peaks_mib()
-    return Run(seconds, stages, peak), folder
+    return Run(seconds, stages, peaks, spilled), folder
 
 
 class Output:
@@ -408,7 +524,7 @@ def spread(values: list[float]) -> dict[str, float]:
 
 
 def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
-    base = BASE if BASE in results else REFERENCE
+    base = BASE if BASE in results and results[BASE].runs else REFERENCE
     base_work = statistics.median(r.silver_gold for r in results[base].runs)
     warm_up = "after a warm-up" if args.warm_up else "no warm-up"
     fewer = ", ".join(f"{e} {n} run(s), no warm-up" for e, n in args.runs_of.items())
@@ -419,24 +535,50 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
         "",
         (
             "| engine | Silver + Gold (s) median [min, max] | Silver (s) | Gold (s) "
-            f"| ÷ {base} | process (s) | our ingest (s) | peak RSS (MiB) "
-            f"| parity with {REFERENCE} |"
+            f"| ÷ {base} | process (s) | our ingest (s) | peak RSS, all processes (MiB) "
+            f"| largest process (MiB) | spilled (MiB) | parity with {REFERENCE} |"
         ),
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for engine, result in results.items():
+        if not result.runs:
+            failed = result.failures[-1]
+            lines.append(
+                f"| {engine} | failed after {failed.seconds:.0f} s | | | | "
+                f"{failed.seconds:.2f} | | {failed.peak_rss_mib:.0f} "
+                f"| {failed.largest_process_mib:.0f} | {failed.spilled_mib:.0f} "
+                f"| {failed.failure} |"
+            )
+            continue
         work = spread([r.silver_gold for r in result.runs])
         stage = {s: statistics.median(r.stages[s] for r in result.runs) for s in STAGES}
         process = statistics.median(r.seconds for r in result.runs)
         rss = statistics.median(r.peak_rss_mib for r in result.runs)
+        largest = statistics.median(r.largest_process_mib for r in result.runs)
+        spilled = statistics.median(r.spilled_mib for r in result.runs)
         ingest = f"{stage['ingest']:.2f}" if engine in OURS else "—"
         parity = "reference" if engine == REFERENCE else result.parity.splitlines()[0]
         lines.append(
             f"| {engine} | {work['median']:.2f} [{work['min']:.2f}, {work['max']:.2f}] "
             f"| {stage['silver']:.2f} | {stage['gold']:.2f} "
             f"| {work['median'] / base_work:.2f} | {process:.2f} | {ingest} "
-            f"| {rss:.0f} | {parity} |"
+            f"| {rss:.0f} | {largest:.0f} | {spilled:.0f} | {parity} |"
         )
+    processes = {
+        engine: {
+            name: statistics.median(r.peaks_mib.get(name, 0.0) for r in result.runs)
+            for name in result.runs[0].peaks_mib
+        }
+        for engine, result in results.items()
+        if result.runs and len(result.runs[0].peaks_mib) > 1
+    }
+    if processes:
+        lines += ["", "Peak RSS per process (MiB, medians):", ""]
+        for engine, peaks in processes.items():
+            lines.append(
+                f"- {engine}: "
+                + ", ".join(f"{name} {mib:.0f}" for name, mib in peaks.items())
+            )
     lines += [
         "",
         (
@@ -450,6 +592,10 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
             f"--scale {args.scale:g} --runs {args.runs}"
             + ("" if args.warm_up else " --no-warm-up")
             + "".join(f" --runs-of {e}={n}" for e, n in args.runs_of.items())
+            + "".join(f" --run-arg={a}" for a in args.run_args)
+            + "".join(f" --cluster-arg={a}" for a in args.cluster_args)
+            + "".join(f" --may-fail {e}" for e in sorted(args.may_fail))
+            + "".join(f" --memory-cap-of {e}={c}" for e, c in args.memory_cap_specs)
             + "` (release binaries; "
             "`make bench SCALE=… RUNS=…`)."
         ),
@@ -471,7 +617,7 @@ def chart(
         sys.exit(
             "matplotlib is missing: run scripts/ensure-python.sh and use its venv's python"
         )
-    engines = list(results)
+    engines = [e for e, result in results.items() if result.runs]
     figure, axes = plt.subplots(figsize=(8, 0.8 + 0.6 * len(engines)))
     left = [0.0] * len(engines)
     for stage in ("silver", "gold"):
@@ -540,7 +686,47 @@ def main() -> None:
         metavar="ARG",
         help="an option for every `lake run` (repeat), e.g. --run-arg=--as-of=2026-01-01",
     )
+    parser.add_argument(
+        "--cluster-arg",
+        action="append",
+        default=[],
+        dest="cluster_args",
+        metavar="ARG",
+        help="an option for `lake cluster up` (repeat), e.g. --cluster-arg=--executor-memory=1GiB",
+    )
+    parser.add_argument(
+        "--may-fail",
+        action="append",
+        default=[],
+        choices=ENGINES,
+        metavar="ENGINE",
+        help="record this engine's failures instead of stopping (repeat), e.g. pandas at SF 100",
+    )
+    parser.add_argument(
+        "--memory-cap-of",
+        action="append",
+        default=[],
+        metavar="ENGINE=SIZE",
+        help="cap a Python engine's address space, e.g. pandas=16g: MemoryError, not the OOM killer",
+    )
     args = parser.parse_args()
+    args.may_fail = set(args.may_fail)
+    caps: dict[str, int] = {}
+    specs: list[tuple[str, str]] = []
+    for spec in args.memory_cap_of:
+        engine, _, size = spec.partition("=")
+        try:
+            caps[engine] = parse_size(size)
+        except ValueError:
+            caps[engine] = -1
+        if engine not in PYTHON_RUNNERS or caps[engine] <= 0:
+            parser.error(
+                f"--memory-cap-of {spec}: expected ENGINE=SIZE with one of "
+                f"{tuple(PYTHON_RUNNERS)} and a size such as 16g"
+            )
+        specs.append((engine, size))
+    args.memory_caps = caps
+    args.memory_cap_specs = specs
     runs_of: dict[str, int] = {}
     for spec in args.runs_of:
         engine, _, count = spec.partition("=")
@@ -592,10 +778,20 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
     """Runs the engines in `work` (sources, lakes, clusters' state) and reports."""
     sources, input_lake = prepare(args, lake, work)
     results = {engine: EngineResult() for engine in engines}
-    context = Context(lake, work, sources, input_lake, None, None, args.run_args)
+    context = Context(
+        lake,
+        work,
+        sources,
+        input_lake,
+        None,
+        None,
+        args.run_args,
+        args.may_fail,
+        args.memory_caps,
+    )
     try:
         if "ballista-cluster" in engines:
-            context.cluster = Cluster(lake, work)
+            context.cluster = Cluster(lake, work, args.cluster_args)
         if "spark-cluster" in engines:
             context.spark = SparkCluster(work)
         rounds = (["warm-up"] if args.warm_up else []) + [
@@ -607,6 +803,15 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
                 if limit is not None and (n == "warm-up" or int(n) > limit):
                     continue
                 run, folder = run_engine(engine, context, n)
+                if run.failure is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    results[engine].failures.append(run)
+                    print(
+                        f"{engine:<20} run {n}: failed after {run.seconds:.2f} s "
+                        f"(peak RSS {run.peak_rss_mib:.0f} MiB): {run.failure}",
+                        flush=True,
+                    )
+                    continue
                 if n == "warm-up":
                     shutil.rmtree(folder, ignore_errors=True)
                     continue
@@ -617,7 +822,9 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
                 print(
                     f"{engine:<20} run {n}: Silver + Gold {run.silver_gold:7.2f} s "
                     f"(silver {run.stages['silver']:.2f}, gold {run.stages['gold']:.2f}), "
-                    f"process {run.seconds:.2f} s, peak RSS {run.peak_rss_mib:.0f} MiB",
+                    f"process {run.seconds:.2f} s, peak RSS {run.peak_rss_mib:.0f} MiB "
+                    f"(largest process {run.largest_process_mib:.0f}), "
+                    f"spilled {run.spilled_mib:.0f} MiB",
                     flush=True,
                 )
     finally:
@@ -627,7 +834,10 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
             context.spark.stop()
 
     reference = results[REFERENCE].lake
-    assert reference is not None
+    if reference is None:
+        sys.exit(
+            f"the reference engine {REFERENCE} has no successful run to compare with"
+        )
     failed = []
     for engine, result in results.items():
         if engine == REFERENCE or result.lake is None:
@@ -662,11 +872,26 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
                             "silver_gold": r.silver_gold,
                             "stages": r.stages,
                             "peak_rss_mib": r.peak_rss_mib,
+                            "peaks_mib": r.peaks_mib,
+                            "spilled_mib": r.spilled_mib,
                         }
                         for r in result.runs
                     ],
-                    "silver_gold": spread([r.silver_gold for r in result.runs]),
-                    "total": spread([r.seconds for r in result.runs]),
+                    "failures": [
+                        {
+                            "seconds": r.seconds,
+                            "stages": r.stages,
+                            "peaks_mib": r.peaks_mib,
+                            "failure": r.failure,
+                        }
+                        for r in result.failures
+                    ],
+                    "silver_gold": spread([r.silver_gold for r in result.runs])
+                    if result.runs
+                    else None,
+                    "total": spread([r.seconds for r in result.runs])
+                    if result.runs
+                    else None,
                     "parity": "reference" if engine == REFERENCE else result.parity,
                     "tables": result.tables,
                 }

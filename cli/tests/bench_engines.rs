@@ -72,6 +72,24 @@ fn every_engine_builds_the_same_silver_and_gold() {
                 "{engine} {stage}"
             );
         }
+        // Every process of the engine has its peak memory: for the cluster, each one by name.
+        let peaks = runs[0]["peaks_mib"].as_object().expect("peaks_mib");
+        if engine == "ballista-cluster" {
+            let mut processes: Vec<&String> = peaks.keys().collect();
+            processes.sort();
+            assert_eq!(
+                processes,
+                ["executor-1", "executor-2", "lake", "scheduler"],
+                "{engine}"
+            );
+        }
+        assert!(
+            peaks
+                .values()
+                .all(|mib| mib.as_f64().is_some_and(|m| m > 0.0)),
+            "{engine}: {peaks:?}"
+        );
+        assert!(runs[0]["spilled_mib"].as_f64().is_some(), "{engine}");
         if engine != "ballista-standalone" {
             assert_eq!(result["parity"], "same", "{engine}");
             let tables = result["tables"].as_object().expect("tables");
@@ -93,4 +111,62 @@ fn published_tables() -> usize {
         .filter(|m| matches!(m.layer, lake_core::Layer::Silver | lake_core::Layer::Gold))
         .filter(|m| m.materialized == lake_core::models::Materialized::Table)
         .count()
+}
+
+/// An engine allowed to fail (`--may-fail`) has its failure recorded with the reason, and the
+/// harness goes on: pandas capped at 64 MiB of address space cannot even load numpy's BLAS
+/// ("OpenBLAS error: Memory allocation still failed").
+#[test]
+fn an_engine_allowed_to_fail_is_recorded_as_failed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("results");
+    let run = engines_harness()
+        .args([
+            "--scale",
+            "0.01",
+            "--runs",
+            "1",
+            "--no-warm-up",
+            "--label",
+            "capped",
+            "--engine",
+            "pandas",
+            "--may-fail",
+            "pandas",
+            "--memory-cap-of",
+            "pandas=64m",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--work")
+        .arg(dir.path().join("work"))
+        .output()
+        .expect("the harness runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json = std::fs::read_dir(&out)
+        .expect("results folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the JSON results");
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("read")).expect("json");
+    let pandas = &raw["engines"]["pandas"];
+    assert_eq!(pandas["runs"].as_array().map(Vec::len), Some(0), "{pandas}");
+    let failures = pandas["failures"].as_array().expect("failures");
+    assert_eq!(failures.len(), 1, "{pandas}");
+    let reason = failures[0]["failure"].as_str().expect("a reason");
+    assert!(reason.to_lowercase().contains("memory"), "{reason}");
+    // The reference engine still ran, and the report says pandas failed.
+    assert_eq!(
+        raw["engines"]["ballista-standalone"]["runs"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(stdout.contains("| pandas | failed after"), "{stdout}");
 }
