@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Cluster, fails_with, lake_with, ok};
+use common::{Cluster, compare_every_layer, fails_with, lake_with, ok};
 
 /// Every purchase eight times, in a total order: about 20 MiB to sort at SF 0.1, and bounded
 /// and unbounded runs must print the same text.
@@ -161,6 +161,52 @@ fn executors_bound_their_memory_spill_and_refuse_what_cannot_fit() {
     assert!(stderr.contains("--executor-memory"), "{stderr}");
     let after = std::fs::read(dir.path().join("lake/silver/_current.json")).expect("pointer");
     assert_eq!(current, after, "the failed run moved Silver's pointer");
+}
+
+/// What a small pool needs beside its size: sort-merge joins, whose sorts spill (a hash join's
+/// build side cannot), and Parquet row groups of 8 192 rows (each column writer holds a whole
+/// row group until it is written: about 1.8 MiB per column at SF 0.1 with the default size).
+const SMALL_POOL_SETTINGS: [&str; 4] = [
+    "--set",
+    "datafusion.optimizer.prefer_hash_join=false",
+    "--set",
+    "datafusion.execution.parquet.max_row_group_size=8192",
+];
+
+#[test]
+fn the_whole_pipeline_spills_in_64_mib_and_publishes_the_same_tables() {
+    let dir = tempfile::tempdir().expect("tmp");
+    ok(dir.path(), &["generate", "--scale", "0.1"]);
+    // The reference: no pool, the default hash joins and row groups.
+    let reference = lake_with(dir.path(), &["--memory-limit", "0", "run"], &[]);
+    assert!(reference.status.success(), "{reference:?}");
+    assert!(!String::from_utf8_lossy(&reference.stdout).contains("spilled"));
+
+    // Standalone: one pool of 64 MiB for the whole process, ML included.
+    let standalone = [
+        &["--lake", "bounded", "--memory-limit", "64MiB"][..],
+        &SMALL_POOL_SETTINGS[..],
+        &["run"][..],
+    ]
+    .concat();
+    let report = ok(dir.path(), &standalone);
+    assert!(report.contains("lake run: done in"), "{report}");
+    assert!(report.contains("spilled"), "nothing spilled:\n{report}");
+    compare_every_layer(dir.path(), "lake", "bounded", &[]);
+
+    // A cluster whose executors have 64 MiB each (32 MiB per task slot).
+    let cluster = Cluster::up(dir.path(), &["--executor-memory", "64MiB"]);
+    let on_cluster = [
+        &["--lake", "on-cluster", "--scheduler", &cluster.scheduler][..],
+        &SMALL_POOL_SETTINGS[..],
+        &["run"][..],
+    ]
+    .concat();
+    ok(dir.path(), &on_cluster);
+    let logs = executor_logs(Path::new(&cluster.state_dir));
+    assert!(logs.contains("Executor memory pool: 64.0 MiB"), "{logs}");
+    assert!(logs.contains("spilled"), "no executor spilled:\n{logs}");
+    compare_every_layer(dir.path(), "lake", "on-cluster", &[]);
 }
 
 /// Silver's purchases, as the generator's manifest expects them.

@@ -67,13 +67,16 @@ pub enum LakeError {
     #[error(
         "{job} needed more memory than its limit allows ({reason}). Raise --memory-limit (LAKE_MEMORY_LIMIT) on standalone and DataFusion, or \
          the executors' memory on a cluster (`lake cluster up --executor-memory`, \
-         lake-executor --memory-pool-size)"
+         lake-executor --memory-pool-size){hint}"
     )]
     MemoryLimit {
         /// What ran out: "SQL model <file>", "the query".
         job: String,
         /// DataFusion's account of the refusal.
         reason: String,
+        /// The setting that lowers what the refused operator needs, when there is one
+        /// (starts with "; " or is empty).
+        hint: String,
     },
 
     #[error("invalid setting {name}: {reason}")]
@@ -89,6 +92,7 @@ pub fn query_error(error: datafusion::error::DataFusionError) -> LakeError {
     match memory_refusal(&error.to_string()) {
         Some(reason) => LakeError::MemoryLimit {
             job: "the query".into(),
+            hint: memory_hint(&reason),
             reason,
         },
         None => LakeError::Engine(error),
@@ -111,6 +115,25 @@ fn memory_refusal(text: &str) -> Option<String> {
     Some(reason.trim().to_string())
 }
 
+/// What else helps when the refused operator is one whose need does not shrink with the pool:
+/// the operators that cannot spill, and the sort's merge reservation.
+fn memory_hint(reason: &str) -> String {
+    let hint = if reason.contains("ParquetSink") {
+        "; or make the Parquet writers hold less: they keep a whole row group per column until \
+         it is written, --set datafusion.execution.parquet.max_row_group_size=<rows> (default \
+         1048576; 8192 fits a 32 MiB pool)"
+    } else if reason.contains("HashJoin") {
+        "; or plan sort-merge joins, whose sorts spill (a hash join's build side cannot): \
+         --set datafusion.optimizer.prefer_hash_join=false"
+    } else if reason.contains("ExternalSorterMerge") {
+        "; or lower what each sort reserves to merge its spilled runs: --set \
+         datafusion.execution.sort_spill_reservation_bytes=<bytes> (default 10 MiB)"
+    } else {
+        ""
+    };
+    hint.to_string()
+}
+
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
 impl LakeError {
@@ -128,6 +151,7 @@ impl LakeError {
         match memory_refusal(&reason) {
             Some(refusal) => LakeError::MemoryLimit {
                 job: format!("SQL model {model}"),
+                hint: memory_hint(&refusal),
                 reason: refusal,
             },
             None => LakeError::Model { model, reason },
@@ -173,6 +197,25 @@ mod tests {
              544.3 KB already allocated for this reservation - 263.4 KB remain available for the \
              total memory pool: fair(pool_size: 16.0 MB)"
         );
+    }
+
+    #[test]
+    fn a_refusal_names_the_setting_that_shrinks_the_refused_operator() {
+        let refusal = |operator: &str| {
+            LakeError::model(
+                "silver/achats.sql",
+                format!("Resources exhausted: Failed to allocate 1.0 MB for {operator}"),
+            )
+            .to_string()
+        };
+        let writer = refusal("ParquetSink(ArrowColumnWriter)");
+        assert!(writer.contains("parquet.max_row_group_size"), "{writer}");
+        let join = refusal("HashJoinInput[0]");
+        assert!(join.contains("prefer_hash_join=false"), "{join}");
+        let merge = refusal("ExternalSorterMerge[1]");
+        assert!(merge.contains("sort_spill_reservation_bytes"), "{merge}");
+        let aggregate = refusal("GroupedHashAggregateStream[0]");
+        assert!(aggregate.ends_with("--memory-pool-size)"), "{aggregate}");
     }
 
     #[test]

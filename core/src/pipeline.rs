@@ -165,8 +165,16 @@ async fn execute_model(
                 format!("{prefix}{}/", model.output_folder())
             };
             let schema = Arc::new(df.schema().as_arrow().clone());
+            // The writer's options go with the plan: left to the engine, Ballista's plan codec
+            // replaced them with the defaults, so `--set datafusion.execution.parquet.*` (row
+            // group size, writer parallelism) never reached the executors.
+            let writer_options = ctx.copied_table_options().parquet;
             let written = df
-                .write_parquet(&lake.url(&key), DataFrameWriteOptions::new(), None)
+                .write_parquet(
+                    &lake.url(&key),
+                    DataFrameWriteOptions::new(),
+                    Some(writer_options),
+                )
                 .await
                 .map_err(fail)?;
             let rows = written
