@@ -765,7 +765,7 @@ def prepare(args: argparse.Namespace, lake: Path, work: Path) -> tuple[Path, Pat
     if not (input_lake / "silver" / "_current.json").is_file():
         shutil.rmtree(input_lake, ignore_errors=True)
         subprocess.run(
-            [str(lake), "--lake", str(input_lake), "--engine", "datafusion"]
+            [str(lake), "--lake", str(input_lake), "--engine", "standalone"]
             + ["run", "--no-ml", "--sources", str(sources)]
             + args.run_args,
             check=True,
