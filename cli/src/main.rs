@@ -13,7 +13,7 @@ use clap::Parser;
 
 // mimalloc, not glibc's allocator: DataFusion's operators allocate and free many short-lived
 // buffers from every worker thread, and glibc's per-thread arenas kept freed memory mapped
-// (see the README's performance section for the measured difference).
+// (the README's "Memory" notes give the measured difference).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
