@@ -67,16 +67,14 @@ pub enum LakeError {
     #[error(
         "{job} needed more memory than its limit allows ({reason}). Raise --memory-limit (LAKE_MEMORY_LIMIT) on standalone and DataFusion, or \
          the executors' memory on a cluster (`lake cluster up --executor-memory`, \
-         lake-executor --memory-pool-size){hint}"
+         lake-executor --memory-pool-size){hint}",
+        hint = memory_hint(.reason)
     )]
     MemoryLimit {
         /// What ran out: "SQL model <file>", "the query".
         job: String,
         /// DataFusion's account of the refusal.
         reason: String,
-        /// The setting that lowers what the refused operator needs, when there is one
-        /// (starts with "; " or is empty).
-        hint: String,
     },
 
     #[error("invalid setting {name}: {reason}")]
@@ -92,7 +90,6 @@ pub fn query_error(error: datafusion::error::DataFusionError) -> LakeError {
     match memory_refusal(&error.to_string()) {
         Some(reason) => LakeError::MemoryLimit {
             job: "the query".into(),
-            hint: memory_hint(&reason),
             reason,
         },
         None => LakeError::Engine(error),
@@ -116,9 +113,10 @@ fn memory_refusal(text: &str) -> Option<String> {
 }
 
 /// What else helps when the refused operator is one whose need does not shrink with the pool:
-/// the operators that cannot spill, and the sort's merge reservation.
-fn memory_hint(reason: &str) -> String {
-    let hint = if reason.contains("ParquetSink") {
+/// the operators that cannot spill, and the sort's merge reservation. Starts with "; " or is
+/// empty; part of [`LakeError::MemoryLimit`]'s message.
+fn memory_hint(reason: &str) -> &'static str {
+    if reason.contains("ParquetSink") {
         "; or make the Parquet writers hold less: they keep a whole row group per column until \
          it is written, --set datafusion.execution.parquet.max_row_group_size=<rows> (default \
          1048576; 8192 fits a 32 MiB pool)"
@@ -130,8 +128,7 @@ fn memory_hint(reason: &str) -> String {
          datafusion.execution.sort_spill_reservation_bytes=<bytes> (default 10 MiB)"
     } else {
         ""
-    };
-    hint.to_string()
+    }
 }
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
@@ -151,7 +148,6 @@ impl LakeError {
         match memory_refusal(&reason) {
             Some(refusal) => LakeError::MemoryLimit {
                 job: format!("SQL model {model}"),
-                hint: memory_hint(&refusal),
                 reason: refusal,
             },
             None => LakeError::Model { model, reason },
