@@ -1,7 +1,7 @@
 -- gold.dim_rfm: RFM scores and segment of every client with at least one purchase.
--- Reads: silver.achats, gold.parametres.
+-- Reads: gold.rfm_par_client.
 --
--- recence_jours = ref_date - date of the last purchase; frequence = purchases; montant = sum.
+-- recence_jours, frequence and montant as in gold.rfm_par_client.
 -- Scores are quintiles (NTILE(5)), ties broken by id_client; 5 is best (most recent, most
 -- frequent, largest). Segment from (r_score, f_score) as in the data contract.
 --
@@ -9,15 +9,31 @@
 -- index: id_client
 -- index: segment, montant desc, id_client
 
-WITH par_client AS (
+-- Quintiles as NTILE(5) numbers them (the first `reste` buckets hold base + 1 buyers, the others
+-- base), computed from ROW_NUMBER: NTILE needs the whole partition in memory (DataFusion 55 hands
+-- the next sort every buyer in one batch, 600 MB at SF 100, refused by a 1 GiB pool), where
+-- ROW_NUMBER streams out of a sort that spills. Integer division is spelled FLOOR(a / b), which
+-- means the same in every engine that runs these files.
+WITH taille AS (
     SELECT
-        a.id_client,
-        jours_entre(p.ref_date, CAST(MAX(a.date_achat) AS DATE))           AS recence_jours,
-        COUNT(*)                                                           AS frequence,
-        SUM(a.montant)                                                     AS montant
-    FROM silver.achats AS a
-    CROSS JOIN gold.parametres AS p
-    GROUP BY a.id_client, p.ref_date
+        CAST(FLOOR(COUNT(*) / 5) AS BIGINT)                                AS base,
+        COUNT(*) % 5                                                       AS reste
+    FROM gold.rfm_par_client
+),
+
+rangs AS (
+    SELECT
+        c.id_client,
+        c.recence_jours,
+        c.frequence,
+        c.montant,
+        t.base,
+        t.reste,
+        ROW_NUMBER() OVER (ORDER BY c.recence_jours DESC, c.id_client) - 1 AS r_rang,
+        ROW_NUMBER() OVER (ORDER BY c.frequence, c.id_client) - 1          AS f_rang,
+        ROW_NUMBER() OVER (ORDER BY c.montant, c.id_client) - 1            AS m_rang
+    FROM gold.rfm_par_client AS c
+    CROSS JOIN taille AS t
 ),
 
 scores AS (
@@ -26,10 +42,19 @@ scores AS (
         recence_jours,
         frequence,
         montant,
-        NTILE(5) OVER (ORDER BY recence_jours DESC, id_client)             AS r_score,
-        NTILE(5) OVER (ORDER BY frequence, id_client)                      AS f_score,
-        NTILE(5) OVER (ORDER BY montant, id_client)                        AS m_score
-    FROM par_client
+        CAST(CASE WHEN r_rang < reste * (base + 1)
+                  THEN FLOOR(r_rang / (base + 1)) + 1
+                  ELSE reste + FLOOR((r_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
+             END AS INT)                                                   AS r_score,
+        CAST(CASE WHEN f_rang < reste * (base + 1)
+                  THEN FLOOR(f_rang / (base + 1)) + 1
+                  ELSE reste + FLOOR((f_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
+             END AS INT)                                                   AS f_score,
+        CAST(CASE WHEN m_rang < reste * (base + 1)
+                  THEN FLOOR(m_rang / (base + 1)) + 1
+                  ELSE reste + FLOOR((m_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
+             END AS INT)                                                   AS m_score
+    FROM rangs
 )
 
 SELECT
@@ -37,9 +62,9 @@ SELECT
     recence_jours,
     frequence,
     montant,
-    CAST(r_score AS INT)                                                   AS r_score,
-    CAST(f_score AS INT)                                                   AS f_score,
-    CAST(m_score AS INT)                                                   AS m_score,
+    r_score,
+    f_score,
+    m_score,
     CAST(r_score AS VARCHAR) || CAST(f_score AS VARCHAR) || CAST(m_score AS VARCHAR) AS rfm_code,
     CASE
         WHEN r_score = 5 AND f_score = 1 THEN 'Nouveaux'

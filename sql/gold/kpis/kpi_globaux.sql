@@ -10,12 +10,23 @@
 --
 -- serve: bounded
 
-WITH ventes AS (
+-- One row per client: nb_clients_acheteurs counted from it spills past the memory pool, where
+-- COUNT(DISTINCT id_client) kept every client in one set in memory.
+WITH par_client AS (
     SELECT
-        COALESCE(SUM(montant), CAST(0 AS DECIMAL(22, 2)))                  AS ca_total,
-        COUNT(*)                                                           AS nb_achats,
-        COUNT(DISTINCT id_client)                                          AS nb_clients_acheteurs
+        id_client,
+        SUM(montant)                                                       AS ca,
+        COUNT(*)                                                           AS nb_achats
     FROM silver.achats
+    GROUP BY id_client
+),
+
+ventes AS (
+    SELECT
+        COALESCE(CAST(SUM(ca) AS DECIMAL(22, 2)), CAST(0 AS DECIMAL(22, 2))) AS ca_total,
+        COALESCE(CAST(SUM(nb_achats) AS BIGINT), 0)                        AS nb_achats,
+        COUNT(id_client)                                                   AS nb_clients_acheteurs
+    FROM par_client
 ),
 
 inscrits AS (

@@ -20,17 +20,31 @@ WITH ventes AS (
     CROSS JOIN gold.parametres AS p
 ),
 
-par_produit AS (
+-- One row per (product, client): nb_clients counted from it spills past the memory pool, where
+-- COUNT(DISTINCT id_client) kept a set of clients per product in memory.
+par_produit_client AS (
     SELECT
         produit,
+        id_client,
         SUM(montant)                                                       AS ca,
         COUNT(*)                                                           AS nb_achats,
-        COUNT(DISTINCT id_client)                                          AS nb_clients,
         SUM(CASE WHEN mois_index = dernier_mois_index
                  THEN montant ELSE CAST(0 AS DECIMAL(12, 2)) END)          AS ca_dernier_mois,
         SUM(CASE WHEN mois_index = dernier_mois_index - 1
                  THEN montant ELSE CAST(0 AS DECIMAL(12, 2)) END)          AS ca_mois_precedent
     FROM ventes
+    GROUP BY produit, id_client
+),
+
+par_produit AS (
+    SELECT
+        produit,
+        CAST(SUM(ca) AS DECIMAL(22, 2))                                    AS ca,
+        CAST(SUM(nb_achats) AS BIGINT)                                     AS nb_achats,
+        COUNT(id_client)                                                   AS nb_clients,
+        CAST(SUM(ca_dernier_mois) AS DECIMAL(22, 2))                       AS ca_dernier_mois,
+        CAST(SUM(ca_mois_precedent) AS DECIMAL(22, 2))                     AS ca_mois_precedent
+    FROM par_produit_client
     GROUP BY produit
 )
 
