@@ -16,6 +16,11 @@ use crate::args::{CompareArgs, LakeArgs};
 use crate::lake_access::{lake_options, open_lake};
 use crate::progress::group_digits;
 
+/// Sorted runs one merge pass of `lake compare` reads at once.
+const SPILL_MERGE_FAN_IN: usize = 8;
+/// Rows per batch of `lake compare`'s sorts (DataFusion's default is 8 192).
+const BATCH_ROWS: usize = 2048;
+
 pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
     let reference = open_lake(lake_args).await?;
     let options = lake_options(lake_args)?;
@@ -24,8 +29,16 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
     // Both sides are sorted in this process, spilling past --memory-limit.
     let spilled = Arc::new(SpillCounter::default());
     let runtime = memory::runtime_builder(&options.memory, spilled.clone())?.build_arc()?;
+    // The merge of a sort's spilled runs takes as many runs as the pool can hold, which starved
+    // the other side's sort in small pools: a bounded fan-in (merged in several passes past it)
+    // and small batches leave it its share.
+    runtime
+        .disk_manager
+        .set_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
     // One partition per side: two sorts share the pool, not four (both sides are read at once).
-    let config = SessionConfig::new().with_target_partitions(1);
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_batch_size(BATCH_ROWS);
     let ctx = lake_core::catalog::local_reader_with_runtime(&[&reference, &other], config, runtime);
     let layers: Vec<Layer> = args
         .layers
