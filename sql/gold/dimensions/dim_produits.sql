@@ -22,7 +22,7 @@ WITH par_client AS (
 
 SELECT
     produit,
-    CAST(SUM(nb_achats) AS BIGINT)                                         AS nb_achats,
+    COALESCE(CAST(SUM(nb_achats) AS BIGINT), 0)                            AS nb_achats,
     CAST(SUM(ca) AS DECIMAL(22, 2))                                        AS ca,
     CAST(SUM(ca) AS DOUBLE) / SUM(nb_achats)                               AS prix_moyen,
     COUNT(id_client)                                                       AS nb_clients,

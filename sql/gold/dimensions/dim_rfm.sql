@@ -13,7 +13,9 @@
 -- base), computed from ROW_NUMBER: NTILE needs the whole partition in memory (DataFusion 55 hands
 -- the next sort every buyer in one batch, 600 MB at SF 100, refused by a 1 GiB pool), where
 -- ROW_NUMBER streams out of a sort that spills. Integer division is spelled FLOOR(a / b), which
--- means the same in every engine that runs these files.
+-- means the same in every engine that runs these files. A score is never NULL (base is 0 only
+-- when every rank is below reste * (base + 1)); the COALESCE says so to the planner, so that
+-- the published scores stay non-nullable (the API's row schemas, contract/tables.json).
 WITH taille AS (
     SELECT
         CAST(FLOOR(COUNT(*) / 5) AS BIGINT)                                AS base,
@@ -42,18 +44,18 @@ scores AS (
         recence_jours,
         frequence,
         montant,
-        CAST(CASE WHEN r_rang < reste * (base + 1)
-                  THEN FLOOR(r_rang / (base + 1)) + 1
-                  ELSE reste + FLOOR((r_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
-             END AS INT)                                                   AS r_score,
-        CAST(CASE WHEN f_rang < reste * (base + 1)
-                  THEN FLOOR(f_rang / (base + 1)) + 1
-                  ELSE reste + FLOOR((f_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
-             END AS INT)                                                   AS f_score,
-        CAST(CASE WHEN m_rang < reste * (base + 1)
-                  THEN FLOOR(m_rang / (base + 1)) + 1
-                  ELSE reste + FLOOR((m_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
-             END AS INT)                                                   AS m_score
+        COALESCE(CAST(CASE WHEN r_rang < reste * (base + 1)
+                           THEN FLOOR(r_rang / (base + 1)) + 1
+                           ELSE reste + FLOOR((r_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
+                      END AS INT), 0)                                      AS r_score,
+        COALESCE(CAST(CASE WHEN f_rang < reste * (base + 1)
+                           THEN FLOOR(f_rang / (base + 1)) + 1
+                           ELSE reste + FLOOR((f_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
+                      END AS INT), 0)                                      AS f_score,
+        COALESCE(CAST(CASE WHEN m_rang < reste * (base + 1)
+                           THEN FLOOR(m_rang / (base + 1)) + 1
+                           ELSE reste + FLOOR((m_rang - reste * (base + 1)) / NULLIF(base, 0)) + 1
+                      END AS INT), 0)                                      AS m_score
     FROM rangs
 )
 

@@ -20,7 +20,7 @@ WITH par_client AS (
 SELECT
     heure,
     CAST(SUM(ca) AS DECIMAL(22, 2))                                        AS ca,
-    CAST(SUM(nb_achats) AS BIGINT)                                         AS nb_achats,
+    COALESCE(CAST(SUM(nb_achats) AS BIGINT), 0)                            AS nb_achats,
     COUNT(id_client)                                                       AS nb_clients,
     CAST(SUM(ca) AS DOUBLE) / SUM(nb_achats)                               AS panier_moyen
 FROM par_client

@@ -40,7 +40,7 @@ par_produit AS (
     SELECT
         produit,
         CAST(SUM(ca) AS DECIMAL(22, 2))                                    AS ca,
-        CAST(SUM(nb_achats) AS BIGINT)                                     AS nb_achats,
+        COALESCE(CAST(SUM(nb_achats) AS BIGINT), 0)                        AS nb_achats,
         COUNT(id_client)                                                   AS nb_clients,
         CAST(SUM(ca_dernier_mois) AS DECIMAL(22, 2))                       AS ca_dernier_mois,
         CAST(SUM(ca_mois_precedent) AS DECIMAL(22, 2))                     AS ca_mois_precedent
