@@ -1,8 +1,8 @@
 -- materialized: staging
 --
 -- gold.rfm_par_client: recency, frequency and amount of every buyer, the input of the RFM scores
--- (gold.dim_rfm), written once so that dim_rfm can count the buyers and rank them without
--- aggregating the purchases twice.
+-- (gold.dim_rfm), of the concentration ranks (gold.ca_acheteurs) and of the headline counts
+-- (gold.kpi_globaux): the purchases are aggregated per client once, not once per reader.
 -- Reads: silver.achats, gold.parametres.
 --
 -- recence_jours = ref_date - date of the last purchase; frequence = purchases; montant = sum.

@@ -1,6 +1,6 @@
 -- gold.kpi_globaux: the headline figures (one row).
--- Reads: silver.achats, silver.clients, gold.kpi_clv, gold.kpi_retention, gold.concentration,
---        gold.parametres.
+-- Reads: gold.rfm_par_client, silver.clients, gold.kpi_clv, gold.kpi_retention,
+--        gold.concentration, gold.parametres.
 --
 -- panier_moyen = ca_total / nb_achats; clv_moyenne = mean clv_12m over buyers;
 -- taux_retention_moyen = mean of kpi_retention.taux_retention; gini and part_ca_top20 as in
@@ -10,23 +10,15 @@
 --
 -- serve: bounded
 
--- One row per client: nb_clients_acheteurs counted from it spills past the memory pool, where
--- COUNT(DISTINCT id_client) kept every client in one set in memory.
-WITH par_client AS (
+-- Counted from the per-buyer staging table (one row per client, already written for the RFM
+-- scores) rather than COUNT(DISTINCT id_client) over the purchases, whose single set of clients
+-- cannot spill past the memory pool.
+WITH ventes AS (
     SELECT
-        id_client,
-        SUM(montant)                                                       AS ca,
-        COUNT(*)                                                           AS nb_achats
-    FROM silver.achats
-    GROUP BY id_client
-),
-
-ventes AS (
-    SELECT
-        COALESCE(CAST(SUM(ca) AS DECIMAL(22, 2)), CAST(0 AS DECIMAL(22, 2))) AS ca_total,
-        COALESCE(CAST(SUM(nb_achats) AS BIGINT), 0)                        AS nb_achats,
+        COALESCE(CAST(SUM(montant) AS DECIMAL(22, 2)), CAST(0 AS DECIMAL(22, 2))) AS ca_total,
+        COALESCE(CAST(SUM(frequence) AS BIGINT), 0)                        AS nb_achats,
         COUNT(id_client)                                                   AS nb_clients_acheteurs
-    FROM par_client
+    FROM gold.rfm_par_client
 ),
 
 inscrits AS (
