@@ -43,9 +43,10 @@ tests use it); `--run-arg ARG` (repeatable) passes ARG to every `lake run`, e.g.
 Usage:
   python benches/engines/bench_engines.py --scale 0.1 [--runs 3] [--engine NAME]...
       [--no-warm-up] [--runs-of ENGINE=N]... [--lake-bin DIR] [--out benches/results] [--label sf0.1] [--work DIR]
-      [--sources DIR] [--run-arg ARG]... [--cluster-arg ARG]... [--may-fail ENGINE]...
-      [--memory-cap-of ENGINE=SIZE]...
-Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT.
+      [--sources DIR] [--run-arg ARG]... [--run-arg-of ENGINE=ARG]... [--cluster-arg ARG]...
+      [--may-fail ENGINE]... [--memory-cap-of ENGINE=SIZE]...
+Writes engines-<date>-<label>.json (raw figures), .md and .png (a chart) into OUT (a later run
+the same day adds -2, -3, …).
 """
 
 from __future__ import annotations
@@ -373,6 +374,8 @@ class Context:
     cluster: Cluster | None
     spark: SparkCluster | None
     run_args: list[str] = field(default_factory=list)
+    # Options for one of our engines' `lake run` only, after run_args.
+    run_args_of: dict[str, list[str]] = field(default_factory=dict)
     may_fail: set[str] = field(default_factory=set)
     # Address-space caps of Python engines, in bytes.
     memory_caps: dict[str, int] = field(default_factory=dict)
@@ -419,7 +422,7 @@ def run_engine(engine: str, context: Context, n: str) -> tuple[Run, Path]:
                 "standalone" if engine == "ballista-standalone" else "datafusion",
             ]
         command += ["run", "--no-ml", "--sources", str(context.sources)]
-        command += context.run_args
+        command += context.run_args + context.run_args_of.get(engine, [])
     else:
         command = [sys.executable, str(HERE / PYTHON_RUNNERS[engine])]
         command += ["--input-lake", str(context.input_lake), "--out", str(folder)]
@@ -593,6 +596,11 @@ def markdown(args: argparse.Namespace, results: dict[str, EngineResult]) -> str:
             + ("" if args.warm_up else " --no-warm-up")
             + "".join(f" --runs-of {e}={n}" for e, n in args.runs_of.items())
             + "".join(f" --run-arg={a}" for a in args.run_args)
+            + "".join(
+                f" --run-arg-of={e}={a}"
+                for e, values in args.run_args_of.items()
+                for a in values
+            )
             + "".join(f" --cluster-arg={a}" for a in args.cluster_args)
             + "".join(f" --may-fail {e}" for e in sorted(args.may_fail))
             + "".join(f" --memory-cap-of {e}={c}" for e, c in args.memory_cap_specs)
@@ -687,6 +695,17 @@ def main() -> None:
         help="an option for every `lake run` (repeat), e.g. --run-arg=--as-of=2026-01-01",
     )
     parser.add_argument(
+        "--run-arg-of",
+        action="append",
+        default=[],
+        dest="run_arg_specs",
+        metavar="ENGINE=ARG",
+        help=(
+            "an option for one of our engines' `lake run` (repeat), e.g. "
+            "--run-arg-of=datafusion=--memory-limit=4GiB"
+        ),
+    )
+    parser.add_argument(
         "--cluster-arg",
         action="append",
         default=[],
@@ -736,6 +755,15 @@ def main() -> None:
             )
         runs_of[engine] = int(count)
     args.runs_of = runs_of
+    run_args_of: dict[str, list[str]] = {}
+    for spec in args.run_arg_specs:
+        engine, _, value = spec.partition("=")
+        if engine not in OURS or not value:
+            parser.error(
+                f"--run-arg-of {spec}: expected ENGINE=ARG with one of {tuple(OURS)}"
+            )
+        run_args_of.setdefault(engine, []).append(value)
+    args.run_args_of = run_args_of
     chosen = set(args.engines or ENGINES) | {REFERENCE}
     engines = [e for e in ENGINES if e in chosen]
     lake = (args.lake_bin / "lake").resolve()
@@ -786,6 +814,7 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
         None,
         None,
         args.run_args,
+        args.run_args_of,
         args.may_fail,
         args.memory_caps,
     )
@@ -856,6 +885,11 @@ def bench(args: argparse.Namespace, engines: list[str], lake: Path, work: Path) 
         args.out.mkdir(parents=True, exist_ok=True)
         label = args.label or f"sf{args.scale:g}"
         base = args.out / f"engines-{dt.date.today().isoformat()}-{label}"
+        # A second run the same day must not overwrite the first (the README cites both).
+        taken = 1
+        while base.parent.joinpath(base.name + ".json").exists():
+            taken += 1
+            base = args.out / f"engines-{dt.date.today().isoformat()}-{label}-{taken}"
         raw = {
             "scale": args.scale,
             "runs": args.runs,
