@@ -342,7 +342,8 @@ pub struct SourcesArgs {
 
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
-    /// Reference time (YYYY-MM-DD[ HH:MM:SS]); default: the generator's, else now.
+    /// Reference time (YYYY-MM-DD[ HH:MM:SS]). Default: for `lake gold`, the as_of of the
+    /// current Silver; otherwise the generator's (from the manifest in --sources), else now.
     #[arg(long)]
     pub as_of: Option<String>,
     /// Folder of the CSV sources; its generation manifest, if any, gives the default as_of.

@@ -134,6 +134,38 @@ fn failed_quality_gate_publishes_nothing() {
     assert!(!dir.path().join("lake/gold/_current.json").exists());
 }
 
+/// `lake gold` run on its own, later and without the sources folder, measures from the same
+/// instant as the Silver it reads (the generator's as_of), not from the time of the rebuild;
+/// `--as-of` still overrides it.
+#[test]
+fn gold_alone_keeps_the_as_of_of_its_silver() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sources = "elsewhere";
+    ok(
+        dir.path(),
+        &[
+            "generate",
+            "--scale",
+            "0.01",
+            "--as-of",
+            "2025-06-30",
+            "--out",
+            sources,
+        ],
+    );
+    ok(dir.path(), &["ingest", "--sources", sources]);
+    ok(dir.path(), &["silver", "--sources", sources]);
+
+    let out = ok(dir.path(), &["gold"]);
+    assert!(out.contains("(as_of 2025-06-30 00:00:00)"), "{out}");
+    let current: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("lake/gold/_current.json"))).expect("json");
+    assert_eq!(current["as_of"].as_str(), Some("2025-06-30 00:00:00"));
+
+    let out = ok(dir.path(), &["gold", "--as-of", "2025-07-01"]);
+    assert!(out.contains("(as_of 2025-07-01 00:00:00)"), "{out}");
+}
+
 /// Kills `lake run` while Silver is writing; the previous Silver and Gold stay published and
 /// readable, and the next run succeeds and removes the dead run's folder.
 #[test]

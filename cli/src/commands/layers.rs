@@ -37,6 +37,24 @@ pub(crate) fn settings(args: &SettingsArgs) -> Result<RunSettings> {
     Ok(settings)
 }
 
+/// The settings of `lake gold`: as `settings`, but without `--as-of` the reference time is the
+/// one the current Silver was built with, so that Gold's recency, retention and cohorts are
+/// measured from the same instant as the Silver it reads (the sources folder may be another
+/// one, or gone, by the time Gold is rebuilt).
+pub(crate) async fn gold_settings(
+    session: &LakeSession,
+    args: &SettingsArgs,
+) -> Result<RunSettings> {
+    let mut settings = settings(args)?;
+    if args.as_of.is_none()
+        && let Some(silver) = lake_core::publish::current(&session.lake, Layer::Silver).await?
+    {
+        settings.as_of = parse_as_of(&silver.as_of)
+            .with_context(|| format!("the as_of of the published Silver run {}", silver.run_id))?;
+    }
+    Ok(settings)
+}
+
 pub(crate) async fn ingest(session: &LakeSession, sources: &Path) -> Result<()> {
     let clock = Instant::now();
     let report = session

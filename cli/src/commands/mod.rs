@@ -85,7 +85,7 @@ async fn run_command(cli: Cli) -> Result<()> {
         }
         Command::Gold(args) => {
             let session = open(&cli.lake).await?;
-            let settings = layers::settings(&args)?;
+            let settings = layers::gold_settings(&session, &args).await?;
             layers::build_layer(&session, Layer::Gold, &settings).await
         }
         Command::Ml(args) => {
