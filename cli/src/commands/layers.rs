@@ -29,12 +29,7 @@ fn resolve_as_of(given: Option<NaiveDateTime>, source_dir: &Path) -> Result<Naiv
 
 pub(crate) fn settings(args: &SettingsArgs) -> Result<RunSettings> {
     let given = args.as_of.as_deref().map(parse_as_of).transpose()?;
-    let mut settings = RunSettings::new(resolve_as_of(given, &args.sources)?);
-    settings.seuil_montant_aberrant = args.seuil_montant_aberrant;
-    settings.seuil_quarantaine = args.seuil_quarantaine;
-    settings.seuil_completude = args.seuil_completude;
-    settings.seuil_coherence = args.seuil_coherence;
-    Ok(settings)
+    settings_from(args, given)
 }
 
 /// The settings of `lake gold`: as `settings`, but without `--as-of` the reference time is the
@@ -45,13 +40,25 @@ pub(crate) async fn gold_settings(
     session: &LakeSession,
     args: &SettingsArgs,
 ) -> Result<RunSettings> {
-    let mut settings = settings(args)?;
-    if args.as_of.is_none()
+    let mut given = args.as_of.as_deref().map(parse_as_of).transpose()?;
+    if given.is_none()
         && let Some(silver) = lake_core::publish::current(&session.lake, Layer::Silver).await?
     {
-        settings.as_of = parse_as_of(&silver.as_of)
-            .with_context(|| format!("the as_of of the published Silver run {}", silver.run_id))?;
+        given =
+            Some(parse_as_of(&silver.as_of).with_context(|| {
+                format!("the as_of of the published Silver run {}", silver.run_id)
+            })?);
     }
+    settings_from(args, given)
+}
+
+/// The run settings with `given` as the reference time, or the one `resolve_as_of` finds.
+fn settings_from(args: &SettingsArgs, given: Option<NaiveDateTime>) -> Result<RunSettings> {
+    let mut settings = RunSettings::new(resolve_as_of(given, &args.sources)?);
+    settings.seuil_montant_aberrant = args.seuil_montant_aberrant;
+    settings.seuil_quarantaine = args.seuil_quarantaine;
+    settings.seuil_completude = args.seuil_completude;
+    settings.seuil_coherence = args.seuil_coherence;
     Ok(settings)
 }
 
