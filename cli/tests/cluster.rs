@@ -59,6 +59,20 @@ fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {
         "{compared}"
     );
 
+    // Each table is written by the tasks that compute it, one file per partition
+    // (lake_core::table_write): silver.achats, hash-partitioned in two, is two files on both.
+    for lake_dir in [s3.path("pipeline"), local.join("lake")] {
+        let files = table_files(&lake_dir, "silver", "achats");
+        assert!(
+            files.len() == 2
+                && files
+                    .iter()
+                    .all(|f| f.starts_with("part-") && f.ends_with(".parquet")),
+            "{}: {files:?}",
+            lake_dir.display()
+        );
+    }
+
     // Both executors ran tasks of the Silver jobs (the scheduler's per-job event logs).
     let mut tasks: BTreeMap<String, u64> = BTreeMap::new();
     let jobs = cluster.jobs();
@@ -212,6 +226,26 @@ fn killing_an_executor_during_silver_publishes_nothing_partial() {
     assert!(restarted.contains("restarted executor-1"), "{restarted}");
     ok(work, &[&scheduler[..], &["silver"]].concat());
     assert_silver_matches_manifest(&work.join("lake"), &manifest);
+}
+
+/// The files of a published table, by name.
+fn table_files(lake_dir: &Path, layer: &str, table: &str) -> Vec<String> {
+    let manifest = read_json(&lake_dir.join(format!("{layer}/_current.json")));
+    let folder = manifest["tables"][table]["path"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{layer}.{table} in {manifest}"));
+    let mut files: Vec<String> = std::fs::read_dir(lake_dir.join(folder))
+        .unwrap_or_else(|e| panic!("{folder}: {e}"))
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 fn assert_silver_matches_manifest(lake_dir: &Path, generation: &serde_json::Value) {

@@ -20,6 +20,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::error::{LakeError, Result};
 use crate::memory::{self, MemorySettings, SpillCounter};
 use crate::storage::{Lake, S3Options};
+use crate::table_write::LakeQueryPlanner;
 
 /// Where SQL jobs run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,8 +188,13 @@ pub fn apply_settings(ctx: &SessionContext, settings: &[(String, String)]) -> Re
 ///   side in every task, and tasks on different executors do not share which build rows matched,
 ///   so a semi or anti join on a small table returned wrong rows (seen at SF 0.01 on the
 ///   cluster: silver.achats lost two thirds of its rows).
+///
+/// The lake's plan codecs ([`crate::codec`]) go with it: the client encodes its writes with
+/// them, and the standalone scheduler and executor take them from this config.
 fn ballista_config(partitions: usize) -> SessionConfig {
     SessionConfig::new_with_ballista()
+        .with_ballista_logical_extension_codec(crate::codec::logical())
+        .with_ballista_physical_extension_codec(crate::codec::physical())
         .with_target_partitions(partitions)
         .set_bool(BALLISTA_ADAPTIVE_PLANNER_ENABLED, false)
         .set_bool("datafusion.optimizer.prefer_hash_join", true)
@@ -234,16 +240,20 @@ pub async fn connect(
                 .with_config(config)
                 .with_runtime_env(runtime.clone())
                 .with_default_features()
+                .with_query_planner(Arc::new(LakeQueryPlanner))
                 .build();
             SessionContext::new_with_state(state)
         }
         EngineKind::Standalone => {
             let config =
                 ballista_config(partitions).with_ballista_standalone_parallelism(partitions);
+            // The in-process scheduler plans with this state's planner (the lake's nodes); the
+            // client's is replaced by Ballista's below.
             let mut state = SessionStateBuilder::new()
                 .with_config(config)
                 .with_runtime_env(runtime.clone())
                 .with_default_features()
+                .with_query_planner(Arc::new(LakeQueryPlanner))
                 .build();
             // The in-process scheduler and executor take their functions from this state.
             lake_udfs::register_all(&mut state).map_err(setup_error)?;

@@ -7,10 +7,12 @@
 //! layer), [`publish`] (run folders, pointer, manifest), [`serving`] (what the API serves, as
 //! the models' headers declare it), [`session`] (the stages of `lake run`), [`standalone`] (the
 //! in-process scheduler and executor), [`execution_engine`] (the executors' query stages,
-//! standalone's and the cluster's).
+//! standalone's and the cluster's), [`table_write`] (tables written by one task per partition)
+//! and [`codec`] (how that plan node travels between client, scheduler and executors).
 
 pub mod catalog;
 pub mod clock;
+pub mod codec;
 pub mod engine;
 pub mod error;
 pub mod execution_engine;
@@ -23,6 +25,7 @@ pub mod serving;
 pub mod session;
 pub mod standalone;
 pub mod storage;
+pub mod table_write;
 
 pub use engine::EngineKind;
 pub use error::{LakeError, Result};

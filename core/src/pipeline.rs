@@ -8,7 +8,6 @@ use chrono::NaiveDateTime;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::common::TableReference;
-use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
 
 use object_store::{ObjectMeta, ObjectStoreExt};
@@ -19,6 +18,7 @@ use crate::error::{LakeError, Result};
 use crate::models::{Layer, Materialized, Model, SqlProject};
 use crate::publish::{self, InputRef, LayerManifest, RunBuilder, RunRecord};
 use crate::storage::Lake;
+use crate::table_write;
 
 /// The settings SQL models are rendered with (`{{ name }}` placeholders).
 #[derive(Debug, Clone, PartialEq)]
@@ -165,21 +165,18 @@ async fn execute_model(
                 format!("{prefix}{}/", model.output_folder())
             };
             let schema = Arc::new(df.schema().as_arrow().clone());
-            // The writer's options go with the plan: left to the engine, Ballista's plan codec
-            // replaced them with the defaults, so `--set datafusion.execution.parquet.*` (row
-            // group size, writer parallelism) never reached the executors.
-            let writer_options = ctx.copied_table_options().parquet;
-            let written = df
-                .write_parquet(
-                    &lake.url(&key),
-                    DataFrameWriteOptions::new(),
-                    Some(writer_options),
-                )
+            // One write task per partition (crate::table_write), each returning its row count.
+            let write = table_write::write_plan(df.into_unoptimized_plan(), lake.url(&key));
+            let written = ctx
+                .execute_logical_plan(write)
+                .await
+                .map_err(fail)?
+                .collect()
                 .await
                 .map_err(fail)?;
             let rows = written
                 .iter()
-                .filter_map(|b| b.column_by_name("count"))
+                .filter_map(|b| b.column_by_name(table_write::COUNT_COLUMN))
                 .filter_map(|c| c.as_primitive_opt::<UInt64Type>())
                 .flat_map(|c| c.iter().flatten())
                 .sum();
@@ -196,8 +193,10 @@ async fn execute_model(
 }
 
 /// The commit check of a table write: the Parquet files in its folder hold exactly the rows the
-/// write job reported. A write task retried after an executor loss can leave a second copy of
-/// its output beside the first; the run then fails here, before anything is published.
+/// write tasks reported. Each task attempt writes files of its own name, so a difference means
+/// output the job did not account for: a copy left by an attempt the scheduler gave up on (an
+/// executor lost after its task wrote), or another writer in the run's folder. The run then
+/// fails here, before anything is published.
 /// Returns the number of Parquet files found.
 async fn check_written_rows(lake: &Lake, key: &str, reported: u64, model: &str) -> Result<usize> {
     let mut found: u64 = 0;
@@ -219,7 +218,7 @@ async fn check_written_rows(lake: &Lake, key: &str, reported: u64, model: &str) 
             model,
             format!(
                 "the write job reported {reported} rows but {files} Parquet file(s) under {} \
-                 hold {found}: a retried write task left extra output; nothing was published",
+                 hold {found}: output the write tasks did not account for; nothing was published",
                 lake.url(key)
             ),
         ))

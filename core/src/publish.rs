@@ -155,7 +155,7 @@ impl RunBuilder {
         );
     }
 
-    /// Writes batches computed outside the engine as `<prefix><table>/part-0.parquet` and
+    /// Writes batches computed outside the engine as `<prefix><table>/part-00000.parquet` and
     /// records the table; returns the rows written.
     pub async fn write_table(
         &mut self,
@@ -227,14 +227,14 @@ async fn remove_unreachable_runs(lake: &Lake, layer: Layer, current: &LayerManif
 }
 
 /// Writes record batches computed outside the engine (the ML stage's) as one Parquet file,
-/// `<folder>part-0.parquet`; returns the rows written.
+/// `<folder>part-00000.parquet` (the name of a write's first partition); returns the rows written.
 pub async fn write_parquet(
     lake: &Lake,
     folder: &str,
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u64> {
-    let key = format!("{folder}part-0.parquet");
+    let key = format!("{folder}{}", crate::table_write::part_file_name(0));
     let fail = |e: parquet::errors::ParquetError| LakeError::model(lake.url(&key), e);
     let mut writer = AsyncArrowWriter::try_new(lake.writer(&key), schema, None).map_err(fail)?;
     let mut rows = 0;

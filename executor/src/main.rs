@@ -87,6 +87,9 @@ async fn main() -> ballista_core::error::Result<()> {
     config.override_runtime_producer =
         Some(runtime_with_counted_spills(config.work_dir.as_deref()));
     config.override_function_registry = Some(Arc::new(lake_functions()));
+    // The lake's plan nodes (its parallel table writes) come in the tasks' plans.
+    config.override_logical_codec = Some(lake_core::codec::logical());
+    config.override_physical_codec = Some(lake_core::codec::physical());
     // Ballista's scheduler can refuse a finished task's status over its operator metrics and
     // wait for ever (see lake_core::execution_engine): report none.
     config.override_execution_engine = Some(Arc::new(WithoutOperatorMetrics::new()));

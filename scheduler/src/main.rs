@@ -10,8 +10,9 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
 use ballista_scheduler::scheduler_process::start_server;
 use clap::{CommandFactory, FromArgMatches};
-use datafusion::execution::SessionState;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionConfig;
+use lake_core::table_write::LakeQueryPlanner;
 use tracing_subscriber::EnvFilter;
 
 // mimalloc, not glibc's allocator: DataFusion's operators allocate and free many short-lived
@@ -30,9 +31,13 @@ Tasks: --task-distribution defaults to round-robin here (Ballista's default, bia
 executor's slots before the next, which then holds every task's memory).\n\n\
 Example: lake-scheduler --bind-host 0.0.0.0 --bind-port 50050 --event-log-dir /var/lib/lake/events";
 
-/// A session with S3 support and every lake UDF, for planning the jobs clients submit.
+/// A session with S3 support, every lake UDF and the lake's planner (its parallel table writes),
+/// for planning the jobs clients submit.
 fn lake_session(config: SessionConfig) -> datafusion::common::Result<SessionState> {
-    let mut state = session_state_with_s3_support(config)?;
+    let state = session_state_with_s3_support(config)?;
+    let mut state = SessionStateBuilder::new_from_existing(state)
+        .with_query_planner(Arc::new(LakeQueryPlanner))
+        .build();
     lake_udfs::register_all(&mut state)?;
     Ok(state)
 }
@@ -77,6 +82,12 @@ async fn main() -> ballista_core::error::Result<()> {
     let config = config
         .with_override_config_producer(Arc::new(session_config_with_s3_support))
         .with_override_session_builder(Arc::new(lake_session));
+    // The lake's plan nodes travel in the plans clients submit and the tasks executors run.
+    let config = SchedulerConfig {
+        override_logical_codec: Some(lake_core::codec::logical()),
+        override_physical_codec: Some(lake_core::codec::physical()),
+        ..config
+    };
     let cluster = BallistaCluster::new_from_config(&config).await?;
     start_server(cluster, address, Arc::new(config)).await
 }
