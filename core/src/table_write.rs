@@ -15,9 +15,12 @@
 //! (DataFusion alone), and the object store publishes a file only when it is complete.
 //!
 //! The writer's options are the session's `datafusion.execution.parquet.*` as the task sees
-//! them, so `--set` reaches the executors. Its buffered row group is reserved in the task's
-//! memory pool; when the pool refuses, the row group is flushed early (smaller row groups), and
-//! only when even that does not fit does the task fail with the pool's error.
+//! them, so `--set` reaches the executors. The writer runs in the same task as the operators
+//! that compute its rows (sorts, windows, joins), so it takes little of their memory: its
+//! buffered row group is reserved in the task's pool as a consumer that can give memory back,
+//! and the row group is closed early (a smaller row group) when it passes an eighth of the pool
+//! or when the pool refuses it more. At SF 100, with the buffered row group unbounded, a writer
+//! after `gold.ca_acheteurs`' global windows left their merge no room in a 512 MB task share.
 //!
 //! The nodes travel through Ballista with [`crate::codec`]; sessions plan them with
 //! [`LakeQueryPlanner`].
@@ -36,7 +39,7 @@ use datafusion::common::{DFSchema, DFSchemaRef};
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::context::{QueryPlanner, TaskContext};
-use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{
     Expr, Extension, LogicalPlan, UserDefinedLogicalNode, UserDefinedLogicalNodeCore,
@@ -55,6 +58,9 @@ use object_store::path::Path;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::file::properties::WriterPropertiesBuilder;
+
+/// A writer's buffered row group may hold at most this fraction (1/N) of its task's memory pool.
+const WRITER_SHARE_OF_POOL: usize = 8;
 
 /// The one column a write returns: rows written.
 pub const COUNT_COLUMN: &str = "count";
@@ -311,8 +317,13 @@ async fn write_partition(
             .chain(std::iter::once(name.as_str().into())),
     );
     let schema = input.schema();
-    let reservation =
-        MemoryConsumer::new(format!("ParquetWrite[{partition}]")).register(context.memory_pool());
+    let reservation = MemoryConsumer::new(format!("ParquetWrite[{partition}]"))
+        .with_can_spill(true)
+        .register(context.memory_pool());
+    let row_group_budget = match context.memory_pool().memory_limit() {
+        MemoryLimit::Finite(bytes) => Some(bytes / WRITER_SHARE_OF_POOL),
+        MemoryLimit::Infinite | MemoryLimit::Unknown => None,
+    };
     let mut writer: Option<AsyncArrowWriter<BufWriter>> = None;
     let mut rows = 0u64;
     while let Some(batch) = input.next().await {
@@ -341,8 +352,9 @@ async fn write_partition(
         };
         writer.write(&batch).await?;
         rows += batch.num_rows() as u64;
-        if reservation.try_resize(writer.memory_size()).is_err() {
-            // The pool cannot hold the row group being built: close it now, a smaller one.
+        let over_budget = row_group_budget.is_some_and(|budget| writer.memory_size() > budget);
+        if over_budget || reservation.try_resize(writer.memory_size()).is_err() {
+            // Close the row group being built now, a smaller one, and give its memory back.
             writer.flush().await?;
             reservation.try_resize(writer.memory_size())?;
         }
@@ -411,8 +423,17 @@ mod tests {
     use datafusion::prelude::{SessionConfig, SessionContext};
 
     fn session() -> SessionContext {
+        session_with_pool(3, None)
+    }
+
+    fn session_with_pool(partitions: usize, pool_bytes: Option<usize>) -> SessionContext {
+        let mut runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new();
+        if let Some(bytes) = pool_bytes {
+            runtime = runtime.with_memory_limit(bytes, 1.0);
+        }
         let state = SessionStateBuilder::new()
-            .with_config(SessionConfig::new().with_target_partitions(3))
+            .with_config(SessionConfig::new().with_target_partitions(partitions))
+            .with_runtime_env(runtime.build_arc().expect("runtime"))
             .with_default_features()
             .with_query_planner(Arc::new(LakeQueryPlanner))
             .build();
@@ -500,5 +521,36 @@ mod tests {
             .expect("format")
             .to_string();
         assert!(text.contains("| 3 | 15    |"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_writer_closes_its_row_groups_early_to_stay_within_an_eighth_of_the_pool() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let ctx = session_with_pool(1, Some(4 * 1024 * 1024));
+        let url = format!("file://{}/out/", dir.path().display());
+        // 400 000 distinct 8-byte values in one partition: 3.2 MB, above the 512 KiB budget of a
+        // 4 MiB pool, within DataFusion's default row group of 1 Mi rows.
+        let query = ctx
+            .sql("SELECT value * 7919 % 1000003 AS x FROM generate_series(1, 400000) AS t(value)")
+            .await
+            .expect("plan");
+        let plan = write_plan(query.into_unoptimized_plan(), &url);
+        ctx.execute_logical_plan(plan)
+            .await
+            .expect("write plan")
+            .collect()
+            .await
+            .expect("write");
+        let file = std::fs::File::open(dir.path().join("out/part-00000.parquet")).expect("file");
+        let reader =
+            parquet::file::serialized_reader::SerializedFileReader::new(file).expect("parquet");
+        use parquet::file::reader::FileReader;
+        let metadata = reader.metadata();
+        assert_eq!(metadata.file_metadata().num_rows(), 400_000);
+        assert!(
+            metadata.num_row_groups() > 1,
+            "{} row group(s)",
+            metadata.num_row_groups()
+        );
     }
 }
