@@ -47,10 +47,10 @@ pub struct LakeArgs {
     #[arg(long, global = true, env = "LAKE_ENGINE", value_enum, default_value_t = LocalEngine::Standalone)]
     pub engine: LocalEngine,
 
-    /// Partitions per query (default: number of cores). Each table is written by one task per
-    /// partition; on a cluster, shuffle partitions fetched from another executor are held
-    /// whole, so from SF 10 about a million purchases per partition keeps executors bounded
-    /// (SF 10: 8, SF 100: 32).
+    /// Partitions per query (default: number of cores; on a cluster, Silver and Gold size them
+    /// from the purchases in Bronze: one per million, at most 32). Each table is written by one
+    /// task per partition; on a cluster, shuffle partitions fetched from another executor are
+    /// held whole in memory, so their size bounds the executors' memory (SF 10: 10, SF 100: 32).
     #[arg(long, global = true, env = "LAKE_PARTITIONS")]
     pub partitions: Option<usize>,
 

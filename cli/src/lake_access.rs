@@ -28,9 +28,7 @@ pub fn lake_options(args: &LakeArgs) -> Result<LakeOptions> {
             allow_http: args.s3_allow_http,
         },
         engine,
-        partitions: args
-            .partitions
-            .unwrap_or_else(lake_core::engine::default_partitions),
+        partitions: args.partitions,
         sql_dir: args.sql_dir.clone(),
         settings: args.settings.clone(),
         job_timeout: (args.job_timeout_seconds > 0)

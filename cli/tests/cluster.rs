@@ -44,6 +44,19 @@ fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {
         s3.path("pipeline/gold/_current.json").is_file(),
         "Gold is published on the S3 server"
     );
+    // On a cluster, Silver and Gold size their partitions from the purchases in Bronze (one per
+    // million, never fewer than one per core): at SF 0.01, one per core.
+    let generated = read_json(&remote.join("data/sources/generation_manifest.json"));
+    let purchases = generated["files"]["achats.csv"]
+        .as_u64()
+        .expect("achats rows");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for layer in ["silver", "gold"] {
+        let sized = format!(
+            "{layer}: {cores} partitions per query, sized from {purchases} purchases in Bronze"
+        );
+        assert!(out.contains(&sized), "{sized}\n{out}");
+    }
     ok(&local, &["run"]);
 
     // Every Silver, Gold and ML table: same columns, same row count, same rows in any order,
@@ -60,11 +73,12 @@ fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {
     );
 
     // Each table is written by the tasks that compute it, one file per partition
-    // (lake_core::table_write): silver.achats, hash-partitioned in two, is two files on both.
+    // (lake_core::table_write): silver.achats, hash-partitioned in one per core, is that many
+    // files on both.
     for lake_dir in [s3.path("pipeline"), local.join("lake")] {
         let files = table_files(&lake_dir, "silver", "achats");
         assert!(
-            files.len() == 2
+            files.len() == cores
                 && files
                     .iter()
                     .all(|f| f.starts_with("part-") && f.ends_with(".parquet")),

@@ -67,6 +67,31 @@ pub fn default_partitions() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// The session setting holding the partitions per query.
+pub const TARGET_PARTITIONS: &str = "datafusion.execution.target_partitions";
+
+/// Purchases per partition that keep a cluster's executors bounded (see [`cluster_partitions`]).
+pub const PURCHASES_PER_PARTITION: u64 = 1_000_000;
+
+/// Most partitions sized from the data: the largest count measured (SF 100, 1 GiB per
+/// executor). Each shuffle writes partitions × partitions files, so more is not free.
+pub const MAX_PARTITIONS_FROM_DATA: usize = 32;
+
+/// Partitions per query on a cluster for `purchases` in Bronze: about a million purchases each
+/// (SF 10: 10, SF 100: 32 at most), never fewer than `floor` (the default, one per core).
+///
+/// Ballista 55 holds a shuffle partition fetched from another executor whole in memory,
+/// outside the executor's pool, so on a cluster a partition's size bounds an executor's
+/// memory; on one process (standalone, DataFusion) partitions are read as streams, and the
+/// count stays one per core.
+pub fn cluster_partitions(purchases: u64, floor: usize) -> usize {
+    let by_size = purchases.div_ceil(PURCHASES_PER_PARTITION);
+    usize::try_from(by_size)
+        .unwrap_or(usize::MAX)
+        .min(MAX_PARTITIONS_FROM_DATA)
+        .max(floor)
+}
+
 /// The runtime of this process's queries: the lake's object store, the memory pool of
 /// `memory`, and spill files counted by `spill`.
 fn runtime_for(
@@ -286,4 +311,25 @@ pub async fn connect(
         ctx.register_udf(udf.as_ref().clone());
     }
     Ok((ctx, resources))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_partitions_hold_about_a_million_purchases_each() {
+        // SF 1, SF 10, SF 100 of the generator, with two cores.
+        assert_eq!(cluster_partitions(1_000_000, 2), 2);
+        assert_eq!(cluster_partitions(10_000_000, 2), 10);
+        assert_eq!(cluster_partitions(10_000_001, 2), 11);
+        assert_eq!(cluster_partitions(100_000_000, 2), MAX_PARTITIONS_FROM_DATA);
+    }
+
+    #[test]
+    fn cluster_partitions_never_fall_below_the_floor() {
+        assert_eq!(cluster_partitions(0, 2), 2);
+        assert_eq!(cluster_partitions(3_000_000, 8), 8);
+        assert_eq!(cluster_partitions(u64::MAX, 64), 64);
+    }
 }

@@ -31,5 +31,5 @@ pub use engine::EngineKind;
 pub use error::{LakeError, Result};
 pub use models::Layer;
 pub use pipeline::{ModelEvent, RunSettings};
-pub use session::{LakeOptions, LakeSession};
+pub use session::{LakeOptions, LakeSession, SizedPartitions};
 pub use storage::{Lake, S3Options};

@@ -24,8 +24,9 @@ pub struct LakeOptions {
     pub location: String,
     pub s3: S3Options,
     pub engine: EngineKind,
-    /// Partitions per query (default: one per core).
-    pub partitions: usize,
+    /// Partitions per query; None: one per core, and on a cluster sized from the data by each
+    /// Silver and Gold run ([`LakeSession::fit_partitions_to_data`]).
+    pub partitions: Option<usize>,
     /// Run the models of this `sql/` folder instead of the ones compiled in.
     pub sql_dir: Option<PathBuf>,
     /// Session settings (`datafusion.*`, `ballista.*`), applied after the engine's own.
@@ -43,7 +44,7 @@ impl LakeOptions {
             location: location.into(),
             s3: S3Options::default(),
             engine: EngineKind::Standalone,
-            partitions: engine::default_partitions(),
+            partitions: None,
             sql_dir: None,
             settings: Vec::new(),
             job_timeout: Some(crate::pipeline::DEFAULT_JOB_TIMEOUT),
@@ -52,12 +53,23 @@ impl LakeOptions {
     }
 }
 
+/// Partitions sized from the data on a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizedPartitions {
+    pub partitions: usize,
+    /// Purchases in Bronze they were sized from.
+    pub purchases: u64,
+}
+
 pub struct LakeSession {
     pub lake: Lake,
     pub ctx: SessionContext,
     pub project: SqlProject,
     pub engine: EngineKind,
     pub job_timeout: Option<std::time::Duration>,
+    /// Whether Silver and Gold size their partitions from the data (a cluster, with no
+    /// partition count chosen by `--partitions` or a `target_partitions` setting).
+    partitions_from_data: bool,
     /// Kept alive with the session (the standalone scheduler and its executor's work folder).
     resources: engine::EngineResources,
 }
@@ -73,11 +85,18 @@ impl LakeSession {
             Some(dir) => SqlProject::from_dir(dir)?,
             None => SqlProject::embedded()?,
         };
+        let partitions_chosen = options.partitions.is_some()
+            || options
+                .settings
+                .iter()
+                .any(|(key, _)| key == engine::TARGET_PARTITIONS);
         let (ctx, resources) = engine::connect(
             &options.engine,
             &lake,
             &options.s3,
-            options.partitions,
+            options
+                .partitions
+                .unwrap_or_else(engine::default_partitions),
             &options.memory,
         )
         .await?;
@@ -89,6 +108,8 @@ impl LakeSession {
             project,
             engine: options.engine.clone(),
             job_timeout: options.job_timeout,
+            partitions_from_data: !partitions_chosen
+                && matches!(options.engine, EngineKind::Remote(_)),
             resources,
         })
     }
@@ -97,6 +118,38 @@ impl LakeSession {
     /// cluster the executors spill, and log it).
     pub fn spilled(&self) -> Spilled {
         self.resources.spill.read()
+    }
+
+    /// Partitions per query of this session now.
+    pub fn partitions(&self) -> usize {
+        self.ctx.state().config().target_partitions()
+    }
+
+    /// On a cluster with no partition count chosen, sizes the partitions of the next queries
+    /// from the purchases in Bronze ([`engine::cluster_partitions`]) and returns the count and
+    /// the purchases it came from; None elsewhere (the count stays as chosen). Silver and Gold
+    /// runs call it; calling it again gives the same count while Bronze is unchanged.
+    pub async fn fit_partitions_to_data(&self) -> Result<Option<SizedPartitions>> {
+        if !self.partitions_from_data {
+            return Ok(None);
+        }
+        let bronze = BronzeManifest::load(&self.lake).await?;
+        let purchases = bronze
+            .files_of(ingest::Entity::Achats)
+            .map(|file| file.rows)
+            .sum();
+        let partitions = engine::cluster_partitions(purchases, engine::default_partitions());
+        engine::apply_settings(
+            &self.ctx,
+            &[(
+                engine::TARGET_PARTITIONS.to_string(),
+                partitions.to_string(),
+            )],
+        )?;
+        Ok(Some(SizedPartitions {
+            partitions,
+            purchases,
+        }))
     }
 
     /// `lake ingest`: CSV files of a folder into Bronze; the Bronze tables are re-registered.
@@ -128,6 +181,7 @@ impl LakeSession {
                 });
             }
         }
+        self.fit_partitions_to_data().await?;
         let engine = self.engine.to_string();
         let inputs = silver_inputs(&bronze);
         let run = pipeline::run_layer(
@@ -152,6 +206,7 @@ impl LakeSession {
             .ok_or_else(|| LakeError::NotPublished {
                 layer: "silver".into(),
             })?;
+        self.fit_partitions_to_data().await?;
         let engine = self.engine.to_string();
         let run = pipeline::run_layer(
             &self.layer_context(&engine),

@@ -29,7 +29,7 @@ async fn generated_lake(
     lake_generator::generate(&config).expect("generate");
     let mut options = LakeOptions::local(dir.path().join("lake").to_string_lossy().into_owned());
     options.engine = EngineKind::DataFusion;
-    options.partitions = 2;
+    options.partitions = Some(2);
     let session = LakeSession::open(&options).await.expect("session");
     session.ingest(&sources, |_| {}).await.expect("ingest");
     let settings = RunSettings::new(config.as_of);

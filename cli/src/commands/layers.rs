@@ -110,6 +110,16 @@ pub(crate) async fn build_layer(
     layer: Layer,
     settings: &RunSettings,
 ) -> Result<()> {
+    if matches!(layer, Layer::Silver | Layer::Gold)
+        && let Some(sized) = session.fit_partitions_to_data().await?
+    {
+        println!(
+            "{}: {} partitions per query, sized from {} purchases in Bronze (--partitions to choose)",
+            layer.name(),
+            sized.partitions,
+            sized.purchases
+        );
+    }
     let progress = StageProgress::new(layer.name());
     let clock = Instant::now();
     let spilled_before = session.spilled();

@@ -29,7 +29,7 @@ impl TestLake {
         let mut options =
             LakeOptions::local(dir.path().join("lake").to_string_lossy().into_owned());
         options.engine = engine;
-        options.partitions = 2;
+        options.partitions = Some(2);
         let session = LakeSession::open(&options)
             .await
             .expect("lake session opens");

@@ -20,7 +20,7 @@ pub fn golden_fixtures() -> PathBuf {
 pub async fn session_on(lake: &Path) -> LakeSession {
     let mut options = LakeOptions::local(lake.to_string_lossy().into_owned());
     options.engine = EngineKind::DataFusion;
-    options.partitions = 2;
+    options.partitions = Some(2);
     LakeSession::open(&options).await.expect("session")
 }
 
