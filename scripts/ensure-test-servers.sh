@@ -6,6 +6,8 @@
 #                    `go install` leaves out the version file the binary needs at start)
 #   Kafka 4.1.1      the broker's jars and their dependencies from Maven Central
 #                    (scripts/kafka/pom.xml); the tests run it in KRaft mode with `java`
+# and the client the JDBC test drives the Flight SQL server with:
+#   Arrow Flight SQL JDBC driver 18.3.0  one jar from Maven Central (checksum checked by Maven)
 set -euo pipefail
 
 TOOLS="${LAKE_TOOLS_DIR:-$HOME/.cache/lake-tools}"
@@ -40,5 +42,18 @@ if [[ ! -f "$KAFKA_LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]]; then
     -DincludeScope=runtime -DoutputDirectory="$partial"
   rm -rf "$KAFKA_LIBS"
   mv "$partial" "$KAFKA_LIBS"
+fi
+JDBC_VERSION=18.3.0
+JDBC_JAR="$TOOLS/jdbc/flight-sql-jdbc-driver-$JDBC_VERSION.jar"
+if [[ ! -f "$JDBC_JAR" ]]; then
+  echo "fetching the Arrow Flight SQL JDBC driver $JDBC_VERSION from Maven Central into $TOOLS/jdbc…"
+  partial="$TOOLS/jdbc.partial"
+  rm -rf "$partial"
+  mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    -Dartifact="org.apache.arrow:flight-sql-jdbc-driver:$JDBC_VERSION" \
+    -DoutputDirectory="$partial" -Dmdep.useBaseVersion=true
+  mkdir -p "$TOOLS/jdbc"
+  mv "$partial/flight-sql-jdbc-driver-$JDBC_VERSION.jar" "$JDBC_JAR"
+  rm -rf "$partial"
 fi
 echo "test servers ready in $TOOLS: $(ls "$TOOLS/bin" | tr '\n' ' ')"

@@ -81,10 +81,6 @@ pub enum LakeError {
     BadSetting { name: String, reason: String },
 }
 
-/// The heart of a memory pool's refusal in an error's text, or `None` when the error is not
-/// one. DataFusion displays it as "Resources exhausted: …"; an executor's refusal reaches the
-/// client as the debug form of the error (`ResourcesExhausted("…")`). The reason kept is
-/// DataFusion's last line, "Failed to allocate … for the total memory pool: …", when found.
 /// A query's failure; a refusal of the memory pool becomes [`LakeError::MemoryLimit`].
 pub fn query_error(error: datafusion::error::DataFusionError) -> LakeError {
     match memory_refusal(&error.to_string()) {
@@ -96,7 +92,11 @@ pub fn query_error(error: datafusion::error::DataFusionError) -> LakeError {
     }
 }
 
-fn memory_refusal(text: &str) -> Option<String> {
+/// The heart of a memory pool's refusal in an error's text, or `None` when the error is not
+/// one. DataFusion displays it as "Resources exhausted: …"; an executor's refusal reaches the
+/// client as the debug form of the error (`ResourcesExhausted("…")`). The reason kept is
+/// DataFusion's last line, "Failed to allocate … for the total memory pool: …", when found.
+pub fn memory_refusal(text: &str) -> Option<String> {
     let start = ["Resources exhausted", "ResourcesExhausted"]
         .iter()
         .filter_map(|marker| text.find(marker))

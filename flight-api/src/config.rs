@@ -1,7 +1,15 @@
 //! The server's settings: flags, each with an environment variable.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::Parser;
 use lake_core::S3Options;
+use lake_core::memory::{MemoryLimit, MemorySettings};
+
+use crate::secret::{self, Secret};
+use crate::server::limits::QueryLimits;
+use crate::store::lake::SessionLimits;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -36,10 +44,16 @@ pub struct ApiConfig {
     pub flight_bind: String,
     /// Require this bearer token on every Flight SQL call (authorization: Bearer <token>).
     #[arg(long, env = "LAKE_FLIGHT_TOKEN", hide_env_values = true)]
-    pub flight_token: Option<String>,
+    pub flight_token: Option<Secret>,
+    /// Read the Flight SQL token from this file (its final line break dropped).
+    #[arg(long, env = "LAKE_FLIGHT_TOKEN_FILE", conflicts_with = "flight_token")]
+    pub flight_token_file: Option<PathBuf>,
     /// Require this key in the x-api-key header (except /health and /openapi.json); empty: none.
     #[arg(long, env = "LAKE_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
+    /// Read the API key from this file (its final line break dropped).
+    #[arg(long, env = "LAKE_API_KEY_FILE", conflicts_with = "api_key")]
+    pub api_key_file: Option<PathBuf>,
     /// Origin allowed by CORS (repeatable; `*` for any); none by default.
     #[arg(
         long = "cors-origin",
@@ -65,9 +79,95 @@ pub struct ApiConfig {
     /// Allow plain HTTP to the S3 endpoint (implied by an http:// endpoint).
     #[arg(long, env = "LAKE_S3_ALLOW_HTTP")]
     pub s3_allow_http: bool,
+
+    /// Memory pool of Flight SQL's queries, and a second one of this size for the HTTP API's
+    /// (e.g. 512MiB, 2GiB; 0: unbounded). Past its share a sort or an aggregate spills to
+    /// --spill-dir; a query whose joins still cannot fit is refused (RESOURCE_EXHAUSTED).
+    #[arg(
+        long,
+        env = "LAKE_API_QUERY_MEMORY",
+        value_name = "SIZE",
+        default_value_t = MemoryLimit::Bytes(1 << 30)
+    )]
+    pub query_memory: MemoryLimit,
+    /// Folder for the spill files of the queries (default: the system's temporary directory).
+    #[arg(long, env = "LAKE_API_SPILL_DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Seconds a query may run before it is cancelled (Flight SQL: DEADLINE_EXCEEDED; HTTP:
+    /// 500); 0: no limit.
+    #[arg(
+        long,
+        env = "LAKE_API_QUERY_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 300
+    )]
+    pub query_timeout: u64,
+    /// Flight SQL queries running at once; the next ones wait in line.
+    #[arg(long, env = "LAKE_API_MAX_QUERIES", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_queries: u32,
+    /// Seconds a Flight SQL query waits for a slot before it is refused (RESOURCE_EXHAUSTED).
+    #[arg(
+        long,
+        env = "LAKE_API_QUEUE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub queue_timeout: u64,
+    /// Rows a Flight SQL result may have: past them the stream ends with RESOURCE_EXHAUSTED
+    /// (add a LIMIT); 0: no limit. gold.fact_achats has about a million rows per scale factor.
+    #[arg(
+        long,
+        env = "LAKE_API_MAX_RESULT_ROWS",
+        value_name = "ROWS",
+        default_value_t = 25_000_000
+    )]
+    pub max_result_rows: u64,
 }
 
 impl ApiConfig {
+    /// The HTTP API key, from `--api-key` or `--api-key-file`.
+    pub fn api_key(&self) -> Result<Option<Secret>, String> {
+        secret::resolve(
+            self.api_key.as_ref(),
+            self.api_key_file.as_deref(),
+            "--api-key",
+        )
+    }
+
+    /// The Flight SQL token, from `--flight-token` or `--flight-token-file`.
+    pub fn flight_token(&self) -> Result<Option<Secret>, String> {
+        secret::resolve(
+            self.flight_token.as_ref(),
+            self.flight_token_file.as_deref(),
+            "--flight-token",
+        )
+    }
+
+    fn query_timeout(&self) -> Option<Duration> {
+        (self.query_timeout > 0).then(|| Duration::from_secs(self.query_timeout))
+    }
+
+    /// What bounds the store's sessions.
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            memory: MemorySettings {
+                limit: self.query_memory,
+                spill_dir: self.spill_dir.clone(),
+            },
+            query_timeout: self.query_timeout(),
+        }
+    }
+
+    /// What bounds each Flight SQL query.
+    pub fn query_limits(&self) -> QueryLimits {
+        QueryLimits {
+            max_queries: self.max_queries as usize,
+            queue_timeout: Duration::from_secs(self.queue_timeout),
+            query_timeout: self.query_timeout(),
+            max_result_rows: (self.max_result_rows > 0).then_some(self.max_result_rows),
+        }
+    }
+
     pub fn s3(&self) -> S3Options {
         S3Options {
             endpoint: self.s3_endpoint.clone(),

@@ -30,13 +30,13 @@ pub struct Running {
 pub async fn start(config: &ApiConfig) -> Result<Running> {
     let lake = Lake::open(&config.lake, &config.s3())
         .with_context(|| format!("cannot open the lake {}", config.lake))?;
-    let store = Arc::new(LakeStore::new(lake));
+    let store = Arc::new(LakeStore::new(lake, &config.session_limits())?);
 
     let listener = TcpListener::bind(&config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let http_address = listener.local_addr()?;
     let options = HttpOptions {
-        api_key: config.api_key.clone().filter(|k| !k.is_empty()),
+        api_key: config.api_key().map_err(anyhow::Error::msg)?,
         cors_origins: config.cors_origins.clone(),
         workers: config.workers,
     };
@@ -65,9 +65,9 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
             .await
             .with_context(|| format!("cannot listen on {} (Flight SQL)", config.flight_bind))?;
         let address = listener.local_addr()?;
-        let token = config.flight_token.clone().filter(|t| !t.is_empty());
-        let gateway =
-            FlightSqlGateway::new(store, token).context("cannot describe the Flight SQL server")?;
+        let token = config.flight_token().map_err(anyhow::Error::msg)?;
+        let gateway = FlightSqlGateway::new(store, token, config.query_limits())
+            .context("cannot describe the Flight SQL server")?;
         let task = tokio::spawn(flight_sql::serve(listener, gateway));
         Some((task, address))
     };

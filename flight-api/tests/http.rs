@@ -100,6 +100,21 @@ async fn bad_requests_get_a_json_error_naming_the_parameter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_can_come_from_a_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lake = golden_lake(dir.path()).await;
+    let key_file = dir.path().join("api-key");
+    std::fs::write(&key_file, "depuis-un-fichier\n").expect("key file");
+    let api = Api::start(&lake, &["--api-key-file", &key_file.to_string_lossy()]);
+
+    assert_eq!(get(&api, "/kpis/globaux").await.0, 401);
+    let wrong = [("x-api-key", "depuis-un-fichie")];
+    assert_eq!(get_with(&api, "/kpis/globaux", &wrong).await.0, 401);
+    let key = [("x-api-key", "depuis-un-fichier")];
+    assert_eq!(get_with(&api, "/kpis/globaux", &key).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_lake_is_unavailable_until_gold_is_published() {
     let dir = tempfile::tempdir().expect("tmp");
     let api = Api::start(&dir.path().join("lake"), &[]);

@@ -1,7 +1,9 @@
 //! Arrow Flight SQL over the served version of the lake (`silver.*`, `gold.*`, ML tables in
-//! `gold.*`), with DataFusion: queries, prepared statements (with `$1`, `$2`, … parameters), and the
-//! catalog, schema, table and SQL-info listings that ADBC and JDBC clients ask for. Read-only:
-//! DDL, DML and statements are refused. An optional bearer token guards every call.
+//! `gold.*`), with DataFusion: queries, prepared statements (with `$1`, `$2`, … parameters, or
+//! JDBC's `?`), and the catalog, schema, table, table-type, key and SQL-info listings that ADBC
+//! and JDBC clients ask for (the lake declares no keys: those listings are empty). Read-only:
+//! DDL, DML and statements are refused. An optional bearer token guards every call, and every
+//! query runs within the gateway's limits ([`super::limits`]): memory, slots, time, rows.
 //!
 //! Tickets and prepared-statement handles carry the SQL text (and bound parameter values, see
 //! [`super::prepared`]), so the gateway keeps no per-client state and any instance can answer
@@ -19,15 +21,18 @@ use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
-    ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
-    CommandGetSqlInfo, CommandGetTables, CommandPreparedStatementQuery, CommandStatementQuery,
-    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetCrossReference,
+    CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
+    CommandStatementQuery, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
-    Action, FlightDescriptor, FlightEndpoint, FlightInfo, IpcMessage, SchemaAsIpc, Ticket,
+    Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
+    IpcMessage, SchemaAsIpc, Ticket,
 };
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use datafusion::common::TableReference;
 use datafusion::dataframe::DataFrame;
@@ -36,7 +41,9 @@ use futures::{Stream, TryStreamExt, stream};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use super::prepared::{PreparedStatement, parameter_schema, sql_text};
+use super::limits::{Admission, QueryLimits, interruptible, query_status};
+use super::prepared::{PreparedStatement, numbered_placeholders, parameter_schema, sql_text};
+use crate::secret::Secret;
 use crate::store::StoreError;
 use crate::store::lake::{LakeStore, Loaded};
 
@@ -44,18 +51,25 @@ use crate::store::lake::{LakeStore, Loaded};
 const CATALOG: &str = "datafusion";
 /// Schemas the gateway lists.
 const SCHEMAS: [&str; 2] = ["gold", "silver"];
+/// The only kind of table the gateway lists (published Parquet tables).
+const TABLE_TYPE: &str = "TABLE";
 
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
 
 pub struct FlightSqlGateway {
     store: Arc<LakeStore>,
     /// When set, every call must carry `authorization: Bearer <token>`.
-    token: Option<String>,
+    token: Option<Secret>,
     sql_info: Arc<SqlInfoData>,
+    admission: Admission,
 }
 
 impl FlightSqlGateway {
-    pub fn new(store: Arc<LakeStore>, token: Option<String>) -> Result<Self, FlightError> {
+    pub fn new(
+        store: Arc<LakeStore>,
+        token: Option<Secret>,
+        limits: QueryLimits,
+    ) -> Result<Self, FlightError> {
         let mut info = SqlInfoDataBuilder::new();
         info.append(SqlInfo::FlightSqlServerName, "lake Flight SQL gateway");
         info.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
@@ -70,6 +84,7 @@ impl FlightSqlGateway {
             store,
             token,
             sql_info,
+            admission: Admission::new(limits),
         })
     }
 
@@ -87,7 +102,7 @@ impl FlightSqlGateway {
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if given == Some(token.as_str()) {
+        if given.is_some_and(|given| token.matches(given)) {
             Ok(())
         } else {
             Err(Status::unauthenticated(
@@ -113,7 +128,7 @@ impl FlightSqlGateway {
             .with_allow_dml(false)
             .with_allow_statements(false);
         version
-            .session()
+            .sql_session()
             .sql_with_options(sql, read_only)
             .await
             .map_err(|e| Status::invalid_argument(format!("{e}")))
@@ -132,21 +147,31 @@ impl FlightSqlGateway {
 
     async fn stream_query(&self, sql: &str) -> Result<Response<DoGetStream>, Status> {
         let df = self.plan(sql).await?;
-        Self::stream(df).await
+        self.stream(df).await
     }
 
-    async fn stream(df: DataFrame) -> Result<Response<DoGetStream>, Status> {
+    /// Runs a query in a slot of the gateway, within its limits, as a stream of Flight data.
+    async fn stream(&self, df: DataFrame) -> Result<Response<DoGetStream>, Status> {
+        let slot = self.admission.admit().await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df
-            .execute_stream()
-            .await
-            .map_err(|e| Status::internal(format!("{e}")))?
-            .map_err(|e| FlightError::ExternalError(Box::new(e)));
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await.map_err(query_status)?;
+        let plan = interruptible(plan).map_err(query_status)?;
+        let batches =
+            datafusion::physical_plan::execute_stream(plan, task).map_err(query_status)?;
+        let batches = self
+            .admission
+            .bound(batches, slot)
+            .map_err(FlightError::from);
         let flight = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches)
             .map_err(Status::from);
         Ok(Response::new(Box::pin(flight)))
+    }
+
+    fn no_foreign_keys() -> Response<DoGetStream> {
+        Self::one_batch(RecordBatch::new_empty(Arc::new(foreign_keys_schema())))
     }
 
     fn one_batch(batch: RecordBatch) -> Response<DoGetStream> {
@@ -156,6 +181,39 @@ impl FlightSqlGateway {
             .map_err(Status::from);
         Response::new(Box::pin(flight))
     }
+}
+
+/// The result schema of `CommandGetPrimaryKeys` (Flight SQL's `FlightSql.proto`).
+fn primary_keys_schema() -> Schema {
+    Schema::new(vec![
+        Field::new("catalog_name", DataType::Utf8, true),
+        Field::new("db_schema_name", DataType::Utf8, true),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("key_name", DataType::Utf8, true),
+        Field::new("key_sequence", DataType::Int32, false),
+    ])
+}
+
+/// The result schema of `CommandGetImportedKeys`, `CommandGetExportedKeys` and
+/// `CommandGetCrossReference` (Flight SQL's `FlightSql.proto`).
+fn foreign_keys_schema() -> Schema {
+    let name = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    Schema::new(vec![
+        name("pk_catalog_name", true),
+        name("pk_db_schema_name", true),
+        name("pk_table_name", false),
+        name("pk_column_name", false),
+        name("fk_catalog_name", true),
+        name("fk_db_schema_name", true),
+        name("fk_table_name", false),
+        name("fk_column_name", false),
+        Field::new("key_sequence", DataType::Int32, false),
+        name("fk_key_name", true),
+        name("pk_key_name", true),
+        Field::new("update_rule", DataType::UInt8, false),
+        Field::new("delete_rule", DataType::UInt8, false),
+    ])
 }
 
 #[allow(clippy::result_large_err)]
@@ -175,6 +233,31 @@ fn flight_info(
 #[tonic::async_trait]
 impl FlightSqlService for FlightSqlGateway {
     type FlightService = FlightSqlGateway;
+
+    /// JDBC's driver shakes hands when given a token: the bearer token is checked, and given
+    /// back for the calls that follow (the client keeps whatever the server returns).
+    async fn do_handshake(
+        &self,
+        request: Request<tonic::Streaming<HandshakeRequest>>,
+    ) -> Result<
+        Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
+        Status,
+    > {
+        self.check(&request)?;
+        let authorization = request.metadata().get("authorization").cloned();
+        let done = HandshakeResponse {
+            protocol_version: 0,
+            payload: Default::default(),
+        };
+        let mut response: Response<Pin<Box<dyn Stream<Item = _> + Send>>> =
+            Response::new(Box::pin(stream::once(async { Ok(done) })));
+        if let Some(authorization) = authorization {
+            response
+                .metadata_mut()
+                .insert("authorization", authorization);
+        }
+        Ok(response)
+    }
 
     async fn get_flight_info_statement(
         &self,
@@ -209,7 +292,9 @@ impl FlightSqlService for FlightSqlGateway {
         request: Request<Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         self.check(&request)?;
-        let df = self.plan(&query.query).await?;
+        // JDBC and ODBC clients write `?`; the handle carries the `$n` form DataFusion plans.
+        let sql = numbered_placeholders(&query.query)?;
+        let df = self.plan(&sql).await?;
         let schema = df.schema().as_arrow().clone();
         let parameters = parameter_schema(df.logical_plan())?;
         let encode = |schema: &Schema| -> Result<_, Status> {
@@ -221,7 +306,7 @@ impl FlightSqlService for FlightSqlGateway {
             Ok(bytes)
         };
         Ok(ActionCreatePreparedStatementResult {
-            prepared_statement_handle: query.query.into_bytes().into(),
+            prepared_statement_handle: sql.into_bytes().into(),
             dataset_schema: encode(&schema)?,
             parameter_schema: if parameters.fields().is_empty() {
                 Default::default()
@@ -279,7 +364,7 @@ impl FlightSqlService for FlightSqlGateway {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         self.check(&request)?;
         let statement = PreparedStatement::decode(&command.prepared_statement_handle)?;
-        Self::stream(self.plan_prepared(&statement).await?).await
+        self.stream(self.plan_prepared(&statement).await?).await
     }
 
     async fn do_action_close_prepared_statement(
@@ -352,7 +437,7 @@ impl FlightSqlService for FlightSqlGateway {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         self.check(&request)?;
         let version = self.version().await?;
-        let ctx = version.session();
+        let ctx = version.sql_session();
         let mut builder = query.into_builder();
         let catalog = ctx
             .catalog(CATALOG)
@@ -369,11 +454,112 @@ impl FlightSqlService for FlightSqlGateway {
                     .await
                     .map_err(|e| Status::internal(format!("{e}")))?;
                 builder
-                    .append(CATALOG, schema_name, &table, "TABLE", &provider.schema())
+                    .append(CATALOG, schema_name, &table, TABLE_TYPE, &provider.schema())
                     .map_err(Status::from)?;
             }
         }
         Ok(Self::one_batch(builder.build().map_err(Status::from)?))
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&query.into_builder().schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        let mut builder = query.into_builder();
+        builder.append(TABLE_TYPE);
+        Ok(Self::one_batch(builder.build().map_err(Status::from)?))
+    }
+
+    // The lake declares no keys: the key listings JDBC tools ask for are empty, not errors.
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&primary_keys_schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        _query: CommandGetPrimaryKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        Ok(Self::one_batch(RecordBatch::new_empty(Arc::new(
+            primary_keys_schema(),
+        ))))
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&foreign_keys_schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_imported_keys(
+        &self,
+        _query: CommandGetImportedKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        Ok(Self::no_foreign_keys())
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&foreign_keys_schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_exported_keys(
+        &self,
+        _query: CommandGetExportedKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        Ok(Self::no_foreign_keys())
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.check(&request)?;
+        let ticket = query.as_any().encode_to_vec();
+        flight_info(&foreign_keys_schema(), ticket, request.into_inner())
+    }
+
+    async fn do_get_cross_reference(
+        &self,
+        _query: CommandGetCrossReference,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.check(&request)?;
+        Ok(Self::no_foreign_keys())
     }
 
     async fn get_flight_info_sql_info(

@@ -10,13 +10,14 @@ use actix_web::{App, HttpServer, web};
 
 use crate::api::{self, AppState};
 use crate::error::ApiError;
+use crate::secret::Secret;
 
 /// Paths served without the API key.
 const OPEN_PATHS: [&str; 2] = ["/health", "/openapi.json"];
 
 #[derive(Debug, Clone, Default)]
 pub struct HttpOptions {
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub cors_origins: Vec<String>,
     pub workers: Option<usize>,
 }
@@ -40,13 +41,13 @@ async fn check_key(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let expected = req
-        .app_data::<web::Data<Option<String>>>()
+        .app_data::<web::Data<Option<Secret>>>()
         .and_then(|k| k.as_ref().as_ref().cloned());
     if let Some(expected) = expected
         && !OPEN_PATHS.contains(&req.path())
     {
         let given = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
-        if given != Some(expected.as_str()) {
+        if !given.is_some_and(|given| expected.matches(given)) {
             return Err(ApiError::Unauthorized.into());
         }
     }

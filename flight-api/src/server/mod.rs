@@ -1,6 +1,8 @@
 //! One module per transport: [`http`] (actix-web, JSON) and [`flight_sql`] (Arrow Flight SQL,
-//! tonic), both over the same store.
+//! tonic), both over the same store; [`prepared`] (Flight SQL's statement handles) and
+//! [`limits`] (what one Flight SQL query may take) serve the latter.
 
 pub mod flight_sql;
 pub mod http;
+pub mod limits;
 pub mod prepared;

@@ -14,6 +14,8 @@ use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use tonic::Status;
 
 /// Starts a bound handle; SQL text cannot start with a NUL byte.
@@ -123,6 +125,78 @@ impl PreparedStatement {
     }
 }
 
+/// `sql` with JDBC and ODBC's `?` parameters numbered as DataFusion's `$1`, `$2`, … in order of
+/// appearance (a `?` inside a string, a quoted name or a comment is left alone). Mixing `?` with
+/// `$n` is refused: which value goes where would be ambiguous.
+#[allow(clippy::result_large_err)]
+pub fn numbered_placeholders(sql: &str) -> Result<String, Status> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| Status::invalid_argument(format!("{e}")))?;
+    let offsets = ByteOffsets::of(sql);
+    let mut question_marks = Vec::new();
+    let mut dollars = false;
+    for token in &tokens {
+        match &token.token {
+            Token::Placeholder(p) if p == "?" => {
+                let start = offsets.of_location(token.span.start.line, token.span.start.column);
+                question_marks.push(start.ok_or_else(|| {
+                    Status::internal(format!(
+                        "no position for the parameter at {:?}",
+                        token.span.start
+                    ))
+                })?);
+            }
+            Token::Placeholder(p) if p.starts_with('$') => dollars = true,
+            _ => {}
+        }
+    }
+    if question_marks.is_empty() {
+        return Ok(sql.to_string());
+    }
+    if dollars {
+        return Err(Status::invalid_argument(
+            "use either ? or $1, $2, … parameters in one statement, not both",
+        ));
+    }
+    let mut numbered = String::with_capacity(sql.len() + question_marks.len() * 2);
+    let mut copied = 0;
+    for (index, position) in question_marks.into_iter().enumerate() {
+        numbered.push_str(&sql[copied..position]);
+        numbered.push_str(&format!("${}", index + 1));
+        copied = position + 1;
+    }
+    numbered.push_str(&sql[copied..]);
+    Ok(numbered)
+}
+
+/// Byte offsets of the tokenizer's 1-based (line, column in characters) locations.
+struct ByteOffsets<'a> {
+    sql: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> ByteOffsets<'a> {
+    fn of(sql: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { sql, line_starts }
+    }
+
+    fn of_location(&self, line: u64, column: u64) -> Option<usize> {
+        let line_start = *self
+            .line_starts
+            .get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let column = usize::try_from(column).ok()?.checked_sub(1)?;
+        self.sql[line_start..]
+            .char_indices()
+            .nth(column)
+            .map(|(i, _)| line_start + i)
+    }
+}
+
 /// The parameters a plan expects, as the schema a client binds: `$1`, `$2`, … in order, typed
 /// when DataFusion could infer the type (else `Null`: any value is accepted and cast).
 #[allow(clippy::result_large_err)]
@@ -138,7 +212,7 @@ pub fn parameter_schema(plan: &LogicalPlan) -> Result<Schema, Status> {
                 .and_then(|n| n.parse::<usize>().ok())
                 .ok_or_else(|| {
                     Status::invalid_argument(format!(
-                        "parameter {name}: use positional parameters $1, $2, …"
+                        "parameter {name}: use positional parameters $1, $2, … or ?"
                     ))
                 })?;
             Ok((position, name, data_type.unwrap_or(DataType::Null)))
@@ -204,6 +278,30 @@ mod tests {
                 ScalarValue::Utf8(Some("France".into()))
             ]
         );
+    }
+
+    #[test]
+    fn question_marks_are_numbered_in_order_outside_strings_names_and_comments() {
+        let sql = "SELECT \"a?\", '?' AS q -- why?\nFROM t /* ? */ WHERE a = ? AND b IN (?, ?)";
+        assert_eq!(
+            numbered_placeholders(sql).expect("numbered"),
+            "SELECT \"a?\", '?' AS q -- why?\nFROM t /* ? */ WHERE a = $1 AND b IN ($2, $3)"
+        );
+        // Characters wider than a byte before a parameter, on a later line.
+        assert_eq!(
+            numbered_placeholders("SELECT 'é'\nWHERE pays = ? AND produit = 'Clé USB' OR x = ?")
+                .expect("numbered"),
+            "SELECT 'é'\nWHERE pays = $1 AND produit = 'Clé USB' OR x = $2"
+        );
+    }
+
+    #[test]
+    fn statements_without_question_marks_are_unchanged_and_mixing_is_refused() {
+        for sql in ["SELECT 1", "SELECT $1 + $2", "SELECT 'what?'"] {
+            assert_eq!(numbered_placeholders(sql).expect("unchanged"), sql);
+        }
+        let mixed = numbered_placeholders("SELECT $1 + ?");
+        assert!(mixed.is_err_and(|e| e.message().contains("not both")));
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! The embedded store: the published Silver, Gold and ML Parquet of the lake, read with
 //! DataFusion in this process (no Ballista: the API only reads, and small reads are quickest
 //! here). The layer pointers are checked at most once per [`RECHECK`]; a new run of any layer is
-//! loaded into a new session and swapped in whole, so one request never mixes two versions. The
-//! same session answers the HTTP API (Gold and ML) and Flight SQL (Silver too).
+//! loaded into a new session and swapped in whole, so one request never mixes two versions.
+//!
+//! A version has two sessions over the same tables, each with its own memory pool
+//! ([`SessionLimits`]): one answers the HTTP API (Gold and ML), the other Flight SQL's free SQL
+//! (Silver too), so a heavy SQL query cannot take the memory the HTTP API needs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::common::{ScalarValue, TableReference};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use lake_core::memory::{self, MemorySettings, SpillCounter};
 use lake_core::publish::{self, LayerManifest};
 use lake_core::{Lake, LakeError, Layer, catalog};
 use tokio::sync::{OnceCell, RwLock};
@@ -25,9 +31,33 @@ pub const RECHECK: Duration = Duration::from_millis(500);
 
 const STORE: &str = "lake";
 
-/// One loaded version: a session with its tables registered.
+/// What bounds the store's queries.
+#[derive(Debug, Clone)]
+pub struct SessionLimits {
+    /// The pool of the HTTP API's queries, and the size of Flight SQL's own pool; where both
+    /// spill.
+    pub memory: MemorySettings,
+    /// How long an HTTP API query may run; `None`: no limit (Flight SQL's queries are bounded by
+    /// the gateway, see [`crate::server::limits`]).
+    pub query_timeout: Option<Duration>,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            memory: MemorySettings::default(),
+            query_timeout: Some(Duration::from_secs(300)),
+        }
+    }
+}
+
+/// One loaded version: its sessions with their tables registered.
 pub struct Loaded {
+    /// The HTTP API's session.
     ctx: SessionContext,
+    /// Flight SQL's session: the same tables, in a pool of its own.
+    sql_ctx: SessionContext,
+    query_timeout: Option<Duration>,
     silver: Option<LayerManifest>,
     gold: LayerManifest,
     ml: Option<LayerManifest>,
@@ -42,14 +72,30 @@ pub struct Loaded {
 pub struct LakeStore {
     lake: Lake,
     current: RwLock<Option<Arc<Loaded>>>,
+    http_runtime: Arc<RuntimeEnv>,
+    sql_runtime: Arc<RuntimeEnv>,
+    query_timeout: Option<Duration>,
 }
 
 impl LakeStore {
-    pub fn new(lake: Lake) -> Self {
-        Self {
+    /// A store of `lake`'s published layers whose sessions are bounded by `limits`; fails when
+    /// the spill folder cannot be created.
+    pub fn new(lake: Lake, limits: &SessionLimits) -> Result<Self, StoreError> {
+        let runtime = || {
+            memory::runtime_builder(&limits.memory, Arc::new(SpillCounter::default()))
+                .and_then(|builder| builder.build_arc())
+                .map_err(|e| StoreError::Unavailable {
+                    store: STORE,
+                    reason: format!("cannot set up the query memory pool: {e}"),
+                })
+        };
+        Ok(Self {
             lake,
             current: RwLock::new(None),
-        }
+            http_runtime: runtime()?,
+            sql_runtime: runtime()?,
+            query_timeout: limits.query_timeout,
+        })
     }
 
     /// The version to answer from: the loaded one while it is fresh, else the lake's pointers
@@ -88,6 +134,8 @@ impl LakeStore {
         let next = match slot.as_ref() {
             Some(previous) if same => Arc::new(Loaded {
                 ctx: previous.ctx.clone(),
+                sql_ctx: previous.sql_ctx.clone(),
+                query_timeout: previous.query_timeout,
                 silver,
                 gold,
                 ml,
@@ -127,7 +175,8 @@ impl LakeStore {
         let config = SessionConfig::new()
             .with_target_partitions(2)
             .with_information_schema(false);
-        let ctx = catalog::local_reader(&[&self.lake], config);
+        let ctx =
+            catalog::local_reader_with_runtime(&[&self.lake], config, self.http_runtime.clone());
         catalog::create_schemas(&ctx).map_err(unavailable)?;
         let layers = [
             (Layer::Silver, silver.as_ref()),
@@ -140,8 +189,16 @@ impl LakeStore {
                 .await
                 .map_err(unavailable)?;
         }
+        // The catalogs are shared: the tables registered above are Flight SQL's too.
+        let sql_ctx = SessionContext::new_with_state(
+            SessionStateBuilder::new_from_existing(ctx.state())
+                .with_runtime_env(self.sql_runtime.clone())
+                .build(),
+        );
         Ok(Loaded {
             ctx,
+            sql_ctx,
+            query_timeout: self.query_timeout,
             silver,
             gold,
             ml,
@@ -206,9 +263,10 @@ impl GoldStore for LakeStore {
 }
 
 impl Loaded {
-    /// The session holding this version's tables: `silver.*`, `gold.*` (ML tables included).
-    pub fn session(&self) -> &SessionContext {
-        &self.ctx
+    /// Flight SQL's session over this version's tables: `silver.*`, `gold.*` (ML tables
+    /// included), in a memory pool of its own.
+    pub fn sql_session(&self) -> &SessionContext {
+        &self.sql_ctx
     }
 }
 
@@ -226,7 +284,8 @@ impl Snapshot for Loaded {
             let page = page.map_err(|e| failed(e.to_string()))?;
             return super::rows_from_batches(&[page]).map_err(failed);
         }
-        self.cache.rows(query, query_rows(&self.ctx, query)).await
+        let rows = query_rows(&self.ctx, query, self.query_timeout);
+        self.cache.rows(query, rows).await
     }
 
     fn freshness(&self) -> Freshness {
@@ -297,8 +356,12 @@ fn outage_or(
     }
 }
 
-/// Runs `query` with DataFusion over the tables of `ctx`.
-async fn query_rows(ctx: &SessionContext, query: &TableQuery) -> Result<Vec<Row>, StoreError> {
+/// Runs `query` with DataFusion over the tables of `ctx`, within `timeout`.
+async fn query_rows(
+    ctx: &SessionContext,
+    query: &TableQuery,
+    timeout: Option<Duration>,
+) -> Result<Vec<Row>, StoreError> {
     let failed = |e: datafusion::error::DataFusionError| StoreError::Query {
         table: super::qualified(query.table),
         reason: e.to_string(),
@@ -332,7 +395,22 @@ async fn query_rows(ctx: &SessionContext, query: &TableQuery) -> Result<Vec<Row>
     if query.offset > 0 || query.limit.is_some() {
         df = df.limit(query.offset, query.limit).map_err(failed)?;
     }
-    let batches = df.collect().await.map_err(outage_or(failed))?;
+    let collect = df.collect();
+    let batches = match timeout {
+        None => collect.await,
+        Some(timeout) => {
+            tokio::time::timeout(timeout, collect)
+                .await
+                .map_err(|_| StoreError::Query {
+                    table: super::qualified(query.table),
+                    reason: format!(
+                        "cancelled past --query-timeout (LAKE_API_QUERY_TIMEOUT, {} s)",
+                        timeout.as_secs_f64()
+                    ),
+                })?
+        }
+    }
+    .map_err(outage_or(failed))?;
     super::rows_from_batches(&batches).map_err(|reason| StoreError::Query {
         table: super::qualified(query.table),
         reason,
@@ -503,7 +581,8 @@ mod tests {
                         let mut query = listing(filters, sort, descending).limit(limit);
                         // The first pages, each after the last row of the one before.
                         for page in 0..4 {
-                            let expected = query_rows(&ctx, &query).await.expect("DataFusion");
+                            let expected =
+                                query_rows(&ctx, &query, None).await.expect("DataFusion");
                             let got = index.page(&query).expect("the index answers");
                             let got = super::super::rows_from_batches(&[got.expect("a page")])
                                 .expect("rows");
@@ -517,7 +596,7 @@ mod tests {
             }
             // An offset instead of a cursor, as a client's recent purchases do not need.
             let query = listing(filters, "montant", true).offset(45).limit(20);
-            let expected = query_rows(&ctx, &query).await.expect("DataFusion");
+            let expected = query_rows(&ctx, &query, None).await.expect("DataFusion");
             let got = index.page(&query).expect("answers").expect("a page");
             let got = super::super::rows_from_batches(&[got]).expect("rows");
             assert_eq!(got, expected, "{query:?}");
