@@ -70,7 +70,9 @@ def main(pid: int, http: str, flight: str, query: str) -> None:
         f"p50 {statistics.median(latencies_ms):.1f} ms, p99 {p99:.1f} ms, "
         f"max {latencies_ms[-1]:.1f} ms"
     )
-    print(f"lake-api peak RSS: {before:.0f} MiB before, {peak_rss_mib(pid):.0f} MiB after")
+    print(
+        f"lake-api peak RSS: {before:.0f} MiB before, {peak_rss_mib(pid):.0f} MiB after"
+    )
 
 
 if __name__ == "__main__":
