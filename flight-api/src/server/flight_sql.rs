@@ -42,6 +42,7 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::limits::{Admission, QueryLimits, interruptible, query_status};
+use super::plain_types::{plain_schema, with_plain_types};
 use super::prepared::{PreparedStatement, numbered_placeholders, parameter_schema, sql_text};
 use crate::secret::Secret;
 use crate::store::StoreError;
@@ -127,17 +128,18 @@ impl FlightSqlGateway {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        version
+        let df = version
             .sql_session()
             .sql_with_options(sql, read_only)
             .await
-            .map_err(|e| Status::invalid_argument(format!("{e}")))
+            .map_err(|e| Status::invalid_argument(format!("{e}")))?;
+        with_plain_types(df).map_err(|e| Status::internal(format!("{e}")))
     }
 
     /// Plans a prepared statement with its bound values.
     async fn plan_prepared(&self, statement: &PreparedStatement) -> Result<DataFrame, Status> {
         let df = self.plan(&statement.sql).await?;
-        match statement.values()? {
+        match statement.values_for(df.logical_plan())? {
             None => Ok(df),
             Some(values) => df
                 .with_param_values(values)
@@ -454,7 +456,13 @@ impl FlightSqlService for FlightSqlGateway {
                     .await
                     .map_err(|e| Status::internal(format!("{e}")))?;
                 builder
-                    .append(CATALOG, schema_name, &table, TABLE_TYPE, &provider.schema())
+                    .append(
+                        CATALOG,
+                        schema_name,
+                        &table,
+                        TABLE_TYPE,
+                        &plain_schema(&provider.schema()),
+                    )
                     .map_err(Status::from)?;
             }
         }

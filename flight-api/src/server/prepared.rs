@@ -18,6 +18,8 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use tonic::Status;
 
+use super::plain_types::plain_type;
+
 /// Starts a bound handle; SQL text cannot start with a NUL byte.
 const MAGIC: &[u8] = b"\0lake-bound-1\0";
 
@@ -106,19 +108,36 @@ impl PreparedStatement {
         }
     }
 
-    /// The bound values, in parameter order, for DataFusion.
+    /// The bound values, in parameter order, for DataFusion to run `plan` with: each cast to
+    /// the type the plan infers for its parameter when it infers one. Clients are shown plain
+    /// types (a string parameter compared with a `Utf8View` column is offered as `Utf8`, see
+    /// [`parameter_schema`]) and bind what they were shown.
     #[allow(clippy::result_large_err)]
-    pub fn values(&self) -> Result<Option<ParamValues>, Status> {
+    pub fn values_for(&self, plan: &LogicalPlan) -> Result<Option<ParamValues>, Status> {
         let Some(row) = &self.parameters else {
             return Ok(None);
         };
+        let planned = plan
+            .get_parameter_types()
+            .map_err(|e| Status::invalid_argument(format!("{e}")))?;
         let values = row
             .columns()
             .iter()
             .enumerate()
             .map(|(i, column)| {
-                ScalarValue::try_from_array(column, 0)
-                    .map_err(|e| Status::invalid_argument(format!("parameter ${}: {e}", i + 1)))
+                let name = format!("${}", i + 1);
+                let value = ScalarValue::try_from_array(column, 0)
+                    .map_err(|e| Status::invalid_argument(format!("parameter {name}: {e}")))?;
+                match planned.get(&name) {
+                    Some(Some(wanted)) if *wanted != value.data_type() => {
+                        value.cast_to(wanted).map_err(|e| {
+                            Status::invalid_argument(format!(
+                                "parameter {name} must be a {wanted}: {e}"
+                            ))
+                        })
+                    }
+                    _ => Ok(value),
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(ParamValues::from(values)))
@@ -198,7 +217,8 @@ impl<'a> ByteOffsets<'a> {
 }
 
 /// The parameters a plan expects, as the schema a client binds: `$1`, `$2`, … in order, typed
-/// when DataFusion could infer the type (else `Null`: any value is accepted and cast).
+/// when DataFusion could infer the type (else `Null`: any value is accepted and cast), as the
+/// plain type a client can bind ([`super::plain_types`]).
 #[allow(clippy::result_large_err)]
 pub fn parameter_schema(plan: &LogicalPlan) -> Result<Schema, Status> {
     let types = plan
@@ -215,7 +235,8 @@ pub fn parameter_schema(plan: &LogicalPlan) -> Result<Schema, Status> {
                         "parameter {name}: use positional parameters $1, $2, … or ?"
                     ))
                 })?;
-            Ok((position, name, data_type.unwrap_or(DataType::Null)))
+            let served = data_type.as_ref().map_or(DataType::Null, plain_type);
+            Ok((position, name, served))
         })
         .collect::<Result<_, Status>>()?;
     parameters.sort_by_key(|(position, _, _)| *position);
@@ -259,25 +280,39 @@ mod tests {
         assert!(decoded.parameters.is_none());
     }
 
-    #[test]
-    fn a_bound_handle_round_trips_sql_and_values() {
+    #[tokio::test]
+    async fn a_bound_handle_round_trips_sql_and_values_cast_as_the_plan_expects() {
         let sql = "SELECT * FROM t WHERE a = $1 AND b = $2";
         let bound = PreparedStatement::unbound(sql.into())
             .bind(&[row()])
             .expect("bind");
         let decoded = PreparedStatement::decode(&bound.encode().expect("encode")).expect("decode");
         assert_eq!(decoded.sql, sql);
-        let Some(ParamValues::List(values)) = decoded.values().expect("values") else {
+
+        // `a` is an Int32 and `b` a Utf8View column: the client bound an Int64 and a Utf8.
+        let ctx = datafusion::prelude::SessionContext::new();
+        let table = Schema::new(vec![
+            Field::new("a", DataType::Int32, false),
+            Field::new("b", DataType::Utf8View, false),
+        ]);
+        ctx.register_batch("t", RecordBatch::new_empty(Arc::new(table)))
+            .expect("register");
+        let plan = ctx.sql(sql).await.expect("plan").into_unoptimized_plan();
+        let Some(ParamValues::List(values)) = decoded.values_for(&plan).expect("values") else {
             panic!("positional values expected");
         };
         let values: Vec<ScalarValue> = values.into_iter().map(|v| v.value).collect();
         assert_eq!(
             values,
             vec![
-                ScalarValue::Int64(Some(42)),
-                ScalarValue::Utf8(Some("France".into()))
+                ScalarValue::Int32(Some(42)),
+                ScalarValue::Utf8View(Some("France".into()))
             ]
         );
+        // What the client is shown to bind: plain types.
+        let shown = parameter_schema(&plan).expect("parameters");
+        assert_eq!(shown.field(0).data_type(), &DataType::Int32);
+        assert_eq!(shown.field(1).data_type(), &DataType::Utf8);
     }
 
     #[test]

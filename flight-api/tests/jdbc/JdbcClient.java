@@ -82,6 +82,9 @@ public final class JdbcClient {
       }
     } catch (SQLException e) {
       System.err.println("SQLException: " + e.getMessage());
+      for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+        System.err.println("  caused by: " + cause);
+      }
       System.exit(1);
     }
   }
