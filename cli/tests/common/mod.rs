@@ -142,9 +142,11 @@ impl Cluster {
             "0",
             "--executor-base-port",
             "0",
-            "--vcores",
-            "2",
         ];
+        // Two task slots per executor unless the test chooses.
+        if !extra.contains(&"--vcores") {
+            args.extend_from_slice(&["--vcores", "2"]);
+        }
         args.extend_from_slice(extra);
         ok(dir, &args);
         let state = read_json(&Path::new(&state_dir).join("cluster.json"));
