@@ -12,7 +12,8 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, RetryConfig,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -315,6 +316,130 @@ impl Lake {
     pub fn store_path(&self, key: &str) -> Path {
         self.path(key)
     }
+
+    /// Reads an object with its version (what [`Lake::update_if_unchanged`] compares), or
+    /// `None` when it does not exist.
+    pub async fn get_versioned(&self, key: &str) -> Result<Option<(Bytes, ObjectVersion)>> {
+        match self.store.get(&self.path(key)).await {
+            Ok(found) => {
+                let version = ObjectVersion {
+                    e_tag: found.meta.e_tag.clone(),
+                    version: found.meta.version.clone(),
+                };
+                let bytes = found
+                    .bytes()
+                    .await
+                    .map_err(|e| self.storage_error(key, e))?;
+                Ok(Some((bytes, version)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.storage_error(key, e)),
+        }
+    }
+
+    /// Creates an object only if none exists under `key` (`PutMode::Create`: a hard link on a
+    /// local folder, `If-None-Match: *` on S3). Returns its version, or `None` when the key
+    /// was taken.
+    pub async fn create_if_absent(
+        &self,
+        key: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<Option<ObjectVersion>> {
+        let options = PutOptions::from(PutMode::Create);
+        match self
+            .store
+            .put_opts(
+                &self.path(key),
+                PutPayload::from_bytes(bytes.into()),
+                options,
+            )
+            .await
+        {
+            Ok(put) => Ok(Some(ObjectVersion {
+                e_tag: put.e_tag,
+                version: put.version,
+            })),
+            Err(object_store::Error::AlreadyExists { .. })
+            | Err(object_store::Error::Precondition { .. }) => Ok(None),
+            Err(e) => Err(self.storage_error(key, e)),
+        }
+    }
+
+    /// Replaces an object only if it is still at `expected` (read with
+    /// [`Lake::get_versioned`]): a compare-and-swap. Returns the new version, or `None` when
+    /// another writer changed or removed the object since.
+    ///
+    /// On S3 this is `PutMode::Update` (`If-Match`). `object_store`'s local file system does not
+    /// offer it, so on a local folder the compare and the put are done under an exclusive lock
+    /// of `<lake>/.lake.lock` (`flock`), which every conditional update of the lake takes: the
+    /// put itself stays an atomic rename, so readers never see a partial object.
+    pub async fn update_if_unchanged(
+        &self,
+        key: &str,
+        bytes: impl Into<Bytes>,
+        expected: &ObjectVersion,
+    ) -> Result<Option<ObjectVersion>> {
+        let payload = PutPayload::from_bytes(bytes.into());
+        let Some(root) = &self.local_root else {
+            let options = PutOptions::from(PutMode::Update(expected.clone()));
+            return match self.store.put_opts(&self.path(key), payload, options).await {
+                Ok(put) => Ok(Some(ObjectVersion {
+                    e_tag: put.e_tag,
+                    version: put.version,
+                })),
+                Err(object_store::Error::Precondition { .. })
+                | Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(self.storage_error(key, e)),
+            };
+        };
+        let lock_path = root.join(LOCAL_LOCK_FILE);
+        let _lock = lock_exclusively(lock_path.clone())
+            .await
+            .map_err(|source| LakeError::Io {
+                path: lock_path,
+                source,
+            })?;
+        let now = match self.store.head(&self.path(key)).await {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.storage_error(key, e)),
+        };
+        if now.e_tag != expected.e_tag {
+            return Ok(None);
+        }
+        let put = self
+            .store
+            .put(&self.path(key), payload)
+            .await
+            .map_err(|e| self.storage_error(key, e))?;
+        Ok(Some(ObjectVersion {
+            e_tag: put.e_tag,
+            version: put.version,
+        }))
+    }
+}
+
+/// The version of an object as a conditional update compares it (its ETag, and its version
+/// where the store keeps versions).
+pub type ObjectVersion = object_store::UpdateVersion;
+
+/// The file a local lake's conditional updates lock (see [`Lake::update_if_unchanged`]).
+const LOCAL_LOCK_FILE: &str = ".lake.lock";
+
+/// Opens `path` (created if missing) and waits for an exclusive lock on it, off the async
+/// threads; the lock lasts as long as the returned file is open.
+async fn lock_exclusively(path: std::path::PathBuf) -> std::io::Result<std::fs::File> {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 fn with_slash(prefix: &str) -> String {
@@ -328,6 +453,114 @@ fn with_slash(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn local_lake(dir: &tempfile::TempDir) -> Lake {
+        Lake::open(
+            dir.path().to_str().expect("utf-8 path"),
+            &S3Options::default(),
+        )
+        .expect("opens")
+    }
+
+    #[tokio::test]
+    async fn create_if_absent_and_update_if_unchanged_on_a_local_folder() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let lake = local_lake(&dir);
+        let first = lake
+            .create_if_absent("_lease.json", "a")
+            .await
+            .expect("create")
+            .expect("created: the key was free");
+        assert_eq!(
+            lake.create_if_absent("_lease.json", "b")
+                .await
+                .expect("create"),
+            None,
+            "a second create must find the key taken"
+        );
+        let (bytes, read) = lake
+            .get_versioned("_lease.json")
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(&bytes[..], b"a");
+        assert_eq!(read, first);
+
+        let second = lake
+            .update_if_unchanged("_lease.json", "c", &read)
+            .await
+            .expect("update")
+            .expect("unchanged since read: replaced");
+        // The version read before is stale now.
+        assert_eq!(
+            lake.update_if_unchanged("_lease.json", "d", &read)
+                .await
+                .expect("update"),
+            None
+        );
+        assert_eq!(
+            lake.get("_lease.json").await.expect("get").as_deref(),
+            Some(&b"c"[..])
+        );
+        lake.delete("_lease.json").await.expect("delete");
+        assert_eq!(
+            lake.update_if_unchanged("_lease.json", "e", &second)
+                .await
+                .expect("update"),
+            None,
+            "a removed object is not recreated by an update"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_compare_and_swaps_on_a_local_folder_lose_no_update() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let lake = local_lake(&dir);
+        lake.create_if_absent("counter", "0")
+            .await
+            .expect("create")
+            .expect("created");
+        const WRITERS: usize = 4;
+        const INCREMENTS: usize = 25;
+        let mut tasks = Vec::new();
+        for _ in 0..WRITERS {
+            let lake = lake.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut conflicts = 0;
+                for _ in 0..INCREMENTS {
+                    loop {
+                        let (bytes, version) = lake
+                            .get_versioned("counter")
+                            .await
+                            .expect("get")
+                            .expect("exists");
+                        let n: usize = std::str::from_utf8(&bytes)
+                            .expect("utf-8")
+                            .parse()
+                            .expect("a number");
+                        let next = (n + 1).to_string();
+                        match lake
+                            .update_if_unchanged("counter", next, &version)
+                            .await
+                            .expect("update")
+                        {
+                            Some(_) => break,
+                            None => conflicts += 1,
+                        }
+                    }
+                }
+                conflicts
+            }));
+        }
+        for task in tasks {
+            task.await.expect("writer");
+        }
+        let total = lake.get("counter").await.expect("get").expect("exists");
+        assert_eq!(
+            std::str::from_utf8(&total).expect("utf-8"),
+            (WRITERS * INCREMENTS).to_string()
+        );
+    }
 
     #[tokio::test]
     async fn local_lake_round_trip() {
