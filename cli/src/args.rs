@@ -70,6 +70,29 @@ pub struct LakeArgs {
     )]
     pub job_timeout_seconds: u64,
 
+    /// How long a command that writes the lake (ingest, silver, gold, ml, run) waits for the
+    /// lease of another writer; 0: fail at once, naming the holder. One writer at a time.
+    #[arg(
+        long,
+        global = true,
+        env = "LAKE_LEASE_WAIT",
+        value_name = "SECONDS",
+        default_value_t = 0
+    )]
+    pub lease_wait: u64,
+
+    /// Time to live of the writer's lease, renewed every third of it: how long the lease of a
+    /// writer that died (kill -9, a lost host) keeps others out before it is taken over.
+    #[arg(
+        long,
+        global = true,
+        env = "LAKE_LEASE_TTL",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(3..)
+    )]
+    pub lease_ttl: u64,
+
     /// Memory the queries of this process may hold (standalone and --engine datafusion), e.g.
     /// 512MiB or 4GiB; 0 for no limit. Past its share a sort or an aggregate spills to
     /// --spill-dir; a join whose build side does not fit fails, naming this setting. A

@@ -79,6 +79,29 @@ pub enum LakeError {
 
     #[error("invalid setting {name}: {reason}")]
     BadSetting { name: String, reason: String },
+
+    #[error(
+        "another writer holds the lake {lake}: {holder}{}. One writer at a time: let it finish, \
+         or wait for it with --lease-wait <seconds> (LAKE_LEASE_WAIT); a writer that died \
+         leaves a lease that expires, then is taken over",
+        if waited.is_zero() { String::new() } else { format!("; waited {} s", waited.as_secs()) }
+    )]
+    LeaseHeld {
+        lake: String,
+        holder: String,
+        waited: std::time::Duration,
+    },
+
+    #[error(
+        "{layer} was published by another writer (run {other}) since this run started from \
+         {started_from}; nothing of this run was published (its folder is removed by a later \
+         publish)"
+    )]
+    PublishConflict {
+        layer: String,
+        started_from: String,
+        other: String,
+    },
 }
 
 /// A query's failure; a refusal of the memory pool becomes [`LakeError::MemoryLimit`].

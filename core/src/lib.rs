@@ -7,8 +7,9 @@
 //! layer), [`publish`] (run folders, pointer, manifest), [`serving`] (what the API serves, as
 //! the models' headers declare it), [`session`] (the stages of `lake run`), [`standalone`] (the
 //! in-process scheduler and executor), [`execution_engine`] (the executors' query stages,
-//! standalone's and the cluster's), [`table_write`] (tables written by one task per partition)
-//! and [`codec`] (how that plan node travels between client, scheduler and executors).
+//! standalone's and the cluster's), [`table_write`] (tables written by one task per partition),
+//! [`codec`] (how that plan node travels between client, scheduler and executors) and [`lease`]
+//! (one writer at a time).
 
 pub mod catalog;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod execution_engine;
 pub mod ingest;
+pub mod lease;
 pub mod memory;
 pub mod models;
 pub mod pipeline;

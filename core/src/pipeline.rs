@@ -302,7 +302,7 @@ pub async fn run_layer(
         engine,
         job_timeout,
     } = *context;
-    let mut run = RunBuilder::start(layer);
+    let mut run = RunBuilder::start(lake, layer).await?;
     let prefix = run.prefix();
     let vars = settings.template_vars();
     let models = project.in_order(layer)?;

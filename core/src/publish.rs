@@ -2,6 +2,12 @@
 //! `<layer>/_current.json`, is replaced to point readers at it. Until that single put, readers
 //! keep seeing the previous run, whole; a run that dies leaves only an unreferenced folder,
 //! removed by the next successful publish.
+//!
+//! The switch is conditional: a run reads the pointer's version when it starts, and replaces
+//! the pointer only if it is still that version (created only if still absent). Writers take
+//! the lake's lease ([`crate::lease`]) so this never refuses in normal use; should two writers
+//! overlap anyway, the later one fails with [`LakeError::PublishConflict`] instead of switching
+//! the layer from under the other.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{LakeError, Result};
 use crate::models::Layer;
-use crate::storage::Lake;
+use crate::storage::{Lake, ObjectVersion};
 
 /// Published runs kept per layer (the current one and the one before, for readers that resolved
 /// the previous pointer just before the switch).
@@ -106,6 +112,9 @@ pub struct RunBuilder {
     layer: Layer,
     run_id: String,
     started_at: String,
+    /// The layer's pointer when the run started: the run it named and its version (`None`:
+    /// the layer was not published).
+    started_from: Option<(String, ObjectVersion)>,
     tables: BTreeMap<String, PublishedTable>,
 }
 
@@ -123,14 +132,18 @@ pub struct RunRecord {
 }
 
 impl RunBuilder {
-    /// A new run of `layer`, with a fresh id, started now.
-    pub fn start(layer: Layer) -> Self {
-        Self {
+    /// A new run of `layer`, with a fresh id, started now from the layer's current pointer.
+    pub async fn start(lake: &Lake, layer: Layer) -> Result<Self> {
+        let started_from = current_versioned(lake, layer)
+            .await?
+            .map(|(manifest, version)| (manifest.run_id, version));
+        Ok(Self {
             layer,
             run_id: new_run_id(),
             started_at: crate::clock::now(),
+            started_from,
             tables: BTreeMap::new(),
-        }
+        })
     }
 
     /// `20261128T160102123Z-1a2b3c4d`.
@@ -185,19 +198,52 @@ impl RunBuilder {
             tables: self.tables,
             previous_runs: Vec::new(),
         };
-        publish(lake, self.layer, manifest).await
+        publish(lake, self.layer, manifest, self.started_from).await
     }
 }
 
-/// Makes a finished run the current one, then removes runs no reader can reach any more.
-pub async fn publish(
+/// The manifest readers currently see with the pointer's version, if the layer was published.
+async fn current_versioned(
+    lake: &Lake,
+    layer: Layer,
+) -> Result<Option<(LayerManifest, ObjectVersion)>> {
+    let key = current_key(layer);
+    let Some((bytes, version)) = lake.get_versioned(&key).await? else {
+        return Ok(None);
+    };
+    let manifest = serde_json::from_slice(&bytes).map_err(|e| LakeError::BadManifest {
+        location: lake.url(&key),
+        reason: e.to_string(),
+    })?;
+    Ok(Some((manifest, version)))
+}
+
+/// Makes a finished run the current one if the layer's pointer is still the one the run
+/// started from, then removes runs no reader can reach any more.
+async fn publish(
     lake: &Lake,
     layer: Layer,
     mut manifest: LayerManifest,
+    started_from: Option<(String, ObjectVersion)>,
 ) -> Result<LayerManifest> {
-    let previous = current(lake, layer).await?;
+    let conflict = |other: String| LakeError::PublishConflict {
+        layer: layer.name().to_string(),
+        started_from: started_from
+            .as_ref()
+            .map_or("an unpublished layer".to_string(), |(run, _)| {
+                format!("run {run}")
+            }),
+        other,
+    };
+    let previous = current_versioned(lake, layer).await?;
+    match (&previous, &started_from) {
+        (None, None) => {}
+        (Some((_, now)), Some((_, then))) if now == then => {}
+        (Some((other, _)), _) => return Err(conflict(other.run_id.clone())),
+        (None, Some(_)) => return Err(conflict("none: the pointer was removed".into())),
+    }
     manifest.previous_runs = previous
-        .map(|p| {
+        .map(|(p, _)| {
             std::iter::once(p.run_id)
                 .chain(p.previous_runs)
                 .take(RUNS_KEPT - 1)
@@ -207,8 +253,22 @@ pub async fn publish(
     let prefix = run_prefix(layer, &manifest.run_id);
     lake.put_json(&format!("{prefix}_manifest.json"), &manifest)
         .await?;
-    // The switch: one atomic put.
-    lake.put_json(&current_key(layer), &manifest).await?;
+    // The switch: one atomic, conditional put.
+    let key = current_key(layer);
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| LakeError::BadManifest {
+        location: lake.url(&key),
+        reason: e.to_string(),
+    })?;
+    let switched = match &started_from {
+        None => lake.create_if_absent(&key, text).await?,
+        Some((_, version)) => lake.update_if_unchanged(&key, text, version).await?,
+    };
+    if switched.is_none() {
+        let other = current(lake, layer)
+            .await?
+            .map_or("none: the pointer was removed".to_string(), |m| m.run_id);
+        return Err(conflict(other));
+    }
     remove_unreachable_runs(lake, layer, &manifest).await?;
     Ok(manifest)
 }
@@ -244,4 +304,63 @@ pub async fn write_parquet(
     }
     writer.close().await.map_err(fail)?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RunRecord {
+        RunRecord {
+            as_of: "2026-01-01 00:00:00".into(),
+            engine: "test".into(),
+            ..RunRecord::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn of_two_overlapping_runs_the_later_publish_is_refused_and_moves_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let lake = Lake::open(
+            dir.path().to_str().expect("utf-8 path"),
+            &crate::S3Options::default(),
+        )
+        .expect("opens");
+        // Both start while Silver is unpublished.
+        let first = RunBuilder::start(&lake, Layer::Silver)
+            .await
+            .expect("start");
+        let second = RunBuilder::start(&lake, Layer::Silver)
+            .await
+            .expect("start");
+        let first_id = first.run_id().to_string();
+        first.publish(&lake, record()).await.expect("first publish");
+
+        let refused = second
+            .publish(&lake, record())
+            .await
+            .expect_err("the pointer moved since the second run started");
+        assert!(
+            matches!(&refused, LakeError::PublishConflict { other, .. } if *other == first_id),
+            "{refused}"
+        );
+        let now = current(&lake, Layer::Silver)
+            .await
+            .expect("read")
+            .expect("published");
+        assert_eq!(now.run_id, first_id);
+
+        // A run started from the first one publishes over it.
+        let third = RunBuilder::start(&lake, Layer::Silver)
+            .await
+            .expect("start");
+        let third_id = third.run_id().to_string();
+        let published = third.publish(&lake, record()).await.expect("third publish");
+        assert_eq!(published.previous_runs, vec![first_id]);
+        let now = current(&lake, Layer::Silver)
+            .await
+            .expect("read")
+            .expect("published");
+        assert_eq!(now.run_id, third_id);
+    }
 }

@@ -118,7 +118,7 @@ pub async fn run_ml(
     mut on_step: impl FnMut(&str),
 ) -> Result<(LayerManifest, MlSummary), MlError> {
     // Started now, so the manifest's started_at covers the training too.
-    let mut run = RunBuilder::start(Layer::Ml);
+    let mut run = RunBuilder::start(&session.lake, Layer::Ml).await?;
     let gold = publish::current(&session.lake, Layer::Gold)
         .await?
         .ok_or_else(|| LakeError::NotPublished {

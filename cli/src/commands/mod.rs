@@ -18,8 +18,12 @@ pub mod stream;
 use anyhow::Result;
 use lake_core::{LakeError, Layer};
 
-use crate::args::{BenchCommand, Cli, Command, MongoCommand, StreamCommand};
-use crate::lake_access::open;
+use std::time::Duration;
+
+use lake_core::lease::{Lease, LeaseSettings, Obtained};
+
+use crate::args::{BenchCommand, Cli, Command, LakeArgs, MongoCommand, StreamCommand};
+use crate::lake_access::{open, open_lake};
 use crate::scheduler_api::SchedulerApi;
 
 pub async fn dispatch(cli: Cli) -> Result<()> {
@@ -71,7 +75,59 @@ async fn cancel_timed_out_job(error: anyhow::Error, scheduler: &str) -> anyhow::
     }
 }
 
+/// The name under which a command that writes the lake holds its lease; `None` for the
+/// commands that only read it (or write elsewhere: sources, MongoDB, Kafka).
+fn writer_name(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Ingest(_) => Some("lake ingest"),
+        Command::Silver(_) => Some("lake silver"),
+        Command::Gold(_) => Some("lake gold"),
+        Command::Ml(_) => Some("lake ml"),
+        Command::Run(_) => Some("lake run"),
+        _ => None,
+    }
+}
+
+/// Takes the lake's writer lease for `name`, saying so when it waits or takes over the lease
+/// of a writer that died.
+async fn take_lease(lake_args: &LakeArgs, name: &str) -> Result<Lease> {
+    let lake = open_lake(lake_args).await?;
+    let settings = LeaseSettings {
+        ttl: Duration::from_secs(lake_args.lease_ttl),
+        wait: Duration::from_secs(lake_args.lease_wait),
+    };
+    let lease = Lease::acquire(&lake, name, settings, |holder| {
+        eprintln!(
+            "waiting up to {} s for the lake's writer: {holder}",
+            settings.wait.as_secs()
+        );
+    })
+    .await?;
+    if let Obtained::TakenOver(dead) = lease.obtained() {
+        eprintln!("took over the lease of a writer that died without releasing it: {dead}");
+    }
+    Ok(lease)
+}
+
 async fn run_command(cli: Cli) -> Result<()> {
+    let Some(name) = writer_name(&cli.command) else {
+        return execute(cli).await;
+    };
+    let lease = take_lease(&cli.lake, name).await?;
+    let result = execute(cli).await;
+    if lease.is_lost() {
+        eprintln!(
+            "warning: another writer took the lake's lease over during this command (its \
+             renewals stalled); what it published was checked against the pointers it started from"
+        );
+    }
+    if let Err(e) = lease.release().await {
+        eprintln!("warning: could not release the lake's writer lease (it expires by itself): {e}");
+    }
+    result
+}
+
+async fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => generate::generate(&args).map(|_| ()),
         Command::Ingest(args) => {

@@ -28,6 +28,8 @@ pub fn lake_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
         "LAKE_ENGINE",
         "LAKE_MEMORY_LIMIT",
         "LAKE_SPILL_DIR",
+        "LAKE_LEASE_WAIT",
+        "LAKE_LEASE_TTL",
         "LAKE_S3_ENDPOINT",
         "LAKE_S3_ACCESS_KEY_ID",
         "LAKE_S3_SECRET_ACCESS_KEY",
