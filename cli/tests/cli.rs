@@ -187,7 +187,8 @@ fn killed_run_leaves_previous_layers_intact() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_lake"))
         .current_dir(dir.path())
-        .args(["run", "--force"])
+        // A short lease, so that the run after the kill need not wait a minute for it.
+        .args(["--lease-ttl", "3", "run", "--force"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -244,7 +245,11 @@ fn killed_run_leaves_previous_layers_intact() {
         kpis
     );
 
-    ok(dir.path(), &["run", "--force"]);
+    // The killed run's lease is taken over once expired (readers above needed none).
+    ok(
+        dir.path(),
+        &["--lease-ttl", "3", "--lease-wait", "60", "run", "--force"],
+    );
     assert_ne!(
         read(&dir.path().join("lake/gold/_current.json")),
         gold_pointer
