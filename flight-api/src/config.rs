@@ -9,6 +9,7 @@ use lake_core::memory::{MemoryLimit, MemorySettings};
 
 use crate::secret::{self, Secret};
 use crate::server::limits::QueryLimits;
+use crate::server::tls::{TlsError, TlsIdentity};
 use crate::store::lake::SessionLimits;
 
 #[derive(Debug, Clone, Parser)]
@@ -23,6 +24,7 @@ use crate::store::lake::SessionLimits;
         lake-api --lake s3://lake/prod --s3-endpoint http://127.0.0.1:9000 --api-key secret\n  \
         curl -s localhost:8080/kpis/globaux\n  \
         curl -s 'localhost:8080/achats?pays=France&debut=2025-06-01&limit=10'\n  \
+        lake-api --tls-cert server.pem --tls-key server.key   # https:// and grpc+tls://\n  \
         JDBC: jdbc:arrow-flight-sql://127.0.0.1:50060?useEncryption=false"
 )]
 pub struct ApiConfig {
@@ -54,6 +56,13 @@ pub struct ApiConfig {
     /// Read the API key from this file (its final line break dropped).
     #[arg(long, env = "LAKE_API_KEY_FILE", conflicts_with = "api_key")]
     pub api_key_file: Option<PathBuf>,
+    /// Serve HTTPS and Flight SQL over TLS with this certificate chain (PEM, leaf first);
+    /// needs --tls-key. Clients then use https:// and grpc+tls:// (JDBC: useEncryption=true).
+    #[arg(long, env = "LAKE_API_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "LAKE_API_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Origin allowed by CORS (repeatable; `*` for any); none by default.
     #[arg(
         long = "cors-origin",
@@ -141,6 +150,14 @@ impl ApiConfig {
             self.flight_token_file.as_deref(),
             "--flight-token",
         )
+    }
+
+    /// The servers' TLS identity, when --tls-cert and --tls-key are given.
+    pub fn tls(&self) -> Result<Option<TlsIdentity>, TlsError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => TlsIdentity::from_pem_files(cert, key).map(Some),
+            _ => Ok(None),
+        }
     }
 
     fn query_timeout(&self) -> Option<Duration> {

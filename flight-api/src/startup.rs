@@ -10,6 +10,7 @@ use crate::api::AppState;
 use crate::config::ApiConfig;
 use crate::server::flight_sql::{self, FlightSqlGateway};
 use crate::server::http::{self, HttpOptions};
+use crate::server::tls::TlsIdentity;
 use crate::store::GoldStore;
 use crate::store::lake::LakeStore;
 use crate::store::mongo::MongoStore;
@@ -56,7 +57,8 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
         live,
         catalogue,
     };
-    let http = http::serve(listener, state, options)?;
+    let tls = config.tls()?;
+    let http = http::serve(listener, state, options, tls.as_ref())?;
 
     let flight = if config.flight_bind == "off" {
         None
@@ -68,7 +70,8 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
         let token = config.flight_token().map_err(anyhow::Error::msg)?;
         let gateway = FlightSqlGateway::new(store, token, config.query_limits())
             .context("cannot describe the Flight SQL server")?;
-        let task = tokio::spawn(flight_sql::serve(listener, gateway));
+        let tls = tls.as_ref().map(TlsIdentity::tonic_config);
+        let task = tokio::spawn(flight_sql::serve(listener, gateway, tls));
         Some((task, address))
     };
     Ok(Running {

@@ -8,9 +8,10 @@ use std::process::{Child, Command, Stdio};
 /// A running `lake-api`, stopped on drop.
 pub struct ApiProcess {
     child: Child,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub base: String,
-    /// `grpc://127.0.0.1:PORT`, unless started with `--flight-bind off`.
+    /// `grpc://127.0.0.1:PORT` (`grpc+tls://` with TLS), unless started with
+    /// `--flight-bind off`.
     pub flight: Option<String>,
 }
 
@@ -44,8 +45,9 @@ impl ApiProcess {
                 .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
                 .to_string()
         };
-        let base = format!("http://{}", next("listening on http://"));
-        let flight = (!flight_off).then(|| format!("grpc://{}", next("flight sql on grpc://")));
+        // `http://…` or, with TLS, `https://…`; `grpc://…` or `grpc+tls://…`.
+        let base = next("listening on ");
+        let flight = (!flight_off).then(|| next("flight sql on "));
         Self {
             child,
             base,

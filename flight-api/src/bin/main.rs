@@ -15,9 +15,14 @@ async fn main() -> anyhow::Result<()> {
     let config = ApiConfig::parse();
     let running = flight_api::startup::start(&config).await?;
     // These lines are read by scripts and tests: keep their format.
-    println!("listening on http://{}", running.http_address);
+    let (http, grpc) = if config.tls_cert.is_some() {
+        ("https", "grpc+tls")
+    } else {
+        ("http", "grpc")
+    };
+    println!("listening on {http}://{}", running.http_address);
     if let Some((_, address)) = &running.flight {
-        println!("flight sql on grpc://{address}");
+        println!("flight sql on {grpc}://{address}");
     }
     log::info!(
         "serving the published layers of {} (OpenAPI at /openapi.json)",

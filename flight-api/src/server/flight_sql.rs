@@ -601,8 +601,13 @@ impl FlightSqlService for FlightSqlGateway {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     gateway: FlightSqlGateway,
+    tls: Option<tonic::transport::ServerTlsConfig>,
 ) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .add_service(gateway.into_service())
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
         .await

@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 use crate::api::{self, AppState};
 use crate::error::ApiError;
 use crate::secret::Secret;
+use crate::server::tls::TlsIdentity;
 
 /// Paths served without the API key.
 const OPEN_PATHS: [&str; 2] = ["/health", "/openapi.json"];
@@ -60,11 +61,13 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     ))
 }
 
-/// Binds the server on an open listener (so tests can pick a free port) and returns it unstarted.
+/// Binds the server on an open listener (so tests can pick a free port), with TLS when an
+/// identity is given, and returns it unstarted.
 pub fn serve(
     listener: TcpListener,
     state: AppState,
     options: HttpOptions,
+    tls: Option<&TlsIdentity>,
 ) -> std::io::Result<Server> {
     let catalogue = state.catalogue;
     let state = web::Data::new(state);
@@ -91,8 +94,14 @@ pub fn serve(
     })
     // A compressed body goes out in several writes; with Nagle's algorithm on, the last one
     // waits for the client's delayed ACK (40 ms on Linux).
-    .tcp_nodelay(true)
-    .listen(listener)?;
+    .tcp_nodelay(true);
+    server = match tls {
+        Some(identity) => {
+            let config = identity.rustls_config().map_err(std::io::Error::other)?;
+            server.listen_rustls_0_23(listener, config)?
+        }
+        None => server.listen(listener)?,
+    };
     if let Some(workers) = options.workers {
         server = server.workers(workers.max(1));
     }
