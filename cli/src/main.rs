@@ -31,6 +31,11 @@ async fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
     match commands::dispatch(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<commands::Interrupted>().is_some() => {
+            eprintln!("{e}");
+            // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+            std::process::ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             // Errors that already quote their cause would print it twice: skip those repeats.

@@ -268,12 +268,47 @@ pub struct LayerContext<'a> {
 /// the run instead of holding it for ever.
 pub const DEFAULT_JOB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Names of the jobs this process is running now (see [`jobs_in_flight`]).
+static JOBS_IN_FLIGHT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// The jobs this process has started and not seen end, by name: what to cancel on a cluster
+/// when the command is interrupted (the scheduler keeps running a job its client left).
+pub fn jobs_in_flight() -> Vec<String> {
+    JOBS_IN_FLIGHT
+        .lock()
+        .map(|jobs| jobs.clone())
+        .unwrap_or_default()
+}
+
+/// A job's entry in [`JOBS_IN_FLIGHT`], removed when the job's future ends or is dropped.
+struct InFlight(String);
+
+impl InFlight {
+    fn enter(job: &str) -> Self {
+        if let Ok(mut jobs) = JOBS_IN_FLIGHT.lock() {
+            jobs.push(job.to_string());
+        }
+        Self(job.to_string())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut jobs) = JOBS_IN_FLIGHT.lock()
+            && let Some(at) = jobs.iter().position(|job| *job == self.0)
+        {
+            jobs.remove(at);
+        }
+    }
+}
+
 /// Runs a job, failing with [`LakeError::JobTimeout`] when it outlives `limit`.
 pub async fn bounded<T>(
     limit: Option<std::time::Duration>,
     job: &str,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    let _in_flight = InFlight::enter(job);
     match limit {
         None => work.await,
         Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {

@@ -273,6 +273,21 @@ async fn publish(
     Ok(manifest)
 }
 
+/// Removes the run folders of `layer` newer than its published run (all of them when the layer
+/// is unpublished): what interrupted runs left. Only a writer holding the lake's lease may call
+/// it, since another writer's run in progress would look the same. Returns the runs removed.
+pub async fn remove_unpublished_runs(lake: &Lake, layer: Layer) -> Result<Vec<String>> {
+    let published = current(lake, layer).await?.map(|m| m.run_id);
+    let mut removed = Vec::new();
+    for run in lake.list_dirs(&format!("{}/runs", layer.root())).await? {
+        if published.as_ref().is_none_or(|current| run > *current) {
+            lake.delete_prefix(&run_prefix(layer, &run)).await?;
+            removed.push(run);
+        }
+    }
+    Ok(removed)
+}
+
 async fn remove_unreachable_runs(lake: &Lake, layer: Layer, current: &LayerManifest) -> Result<()> {
     let keep: Vec<&str> = std::iter::once(current.run_id.as_str())
         .chain(current.previous_runs.iter().map(String::as_str))

@@ -109,12 +109,35 @@ async fn take_lease(lake_args: &LakeArgs, name: &str) -> Result<Lease> {
     Ok(lease)
 }
 
+/// A command stopped by Ctrl-C (SIGINT): `lake` exits with status 130.
+#[derive(Debug)]
+pub struct Interrupted(String);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted: {}", self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Runs the command, holding the lake's lease if it writes; on Ctrl-C stops it and cleans up
+/// ([`interrupted`]).
 async fn run_command(cli: Cli) -> Result<()> {
-    let Some(name) = writer_name(&cli.command) else {
-        return execute(cli).await;
+    let lake_args = cli.lake.clone();
+    let lease = match writer_name(&cli.command) {
+        Some(name) => Some(take_lease(&cli.lake, name).await?),
+        None => None,
     };
-    let lease = take_lease(&cli.lake, name).await?;
-    let result = execute(cli).await;
+    let work = execute(cli);
+    tokio::pin!(work);
+    let result = tokio::select! {
+        result = &mut work => result,
+        _ = tokio::signal::ctrl_c() => Err(interrupted(&lake_args, lease.is_some()).await.into()),
+    };
+    let Some(lease) = lease else {
+        return result;
+    };
     if lease.is_lost() {
         eprintln!(
             "warning: another writer took the lake's lease over during this command (its \
@@ -125,6 +148,51 @@ async fn run_command(cli: Cli) -> Result<()> {
         eprintln!("warning: could not release the lake's writer lease (it expires by itself): {e}");
     }
     result
+}
+
+/// What an interrupted command leaves: on a cluster, the jobs it was running are cancelled on
+/// the scheduler (which would otherwise run them to the end); a writer (which holds the lease,
+/// so nobody else's run is in progress) removes the run folders it had started. Nothing was
+/// published: publishing is the last step of a layer and was not reached.
+async fn interrupted(lake_args: &LakeArgs, writer: bool) -> Interrupted {
+    let mut done = vec!["nothing was published".to_string()];
+    let jobs = lake_core::pipeline::jobs_in_flight();
+    if let (Some(url), false) = (&lake_args.scheduler, jobs.is_empty()) {
+        let api = SchedulerApi::new(url);
+        for job in jobs {
+            let outcome = match &api {
+                Ok(api) => api.cancel_named(&job).await,
+                Err(e) => Err(anyhow::anyhow!("{e:#}")),
+            };
+            done.push(match outcome {
+                Ok(cancelled) if cancelled.is_empty() => format!("{job} had ended on {url}"),
+                Ok(_) => format!("cancelled {job} on {url}"),
+                Err(e) => format!("could not cancel {job} on {url}: {e:#}"),
+            });
+        }
+    }
+    if writer {
+        match open_lake(lake_args).await {
+            Ok(lake) => {
+                for layer in [Layer::Silver, Layer::Gold, Layer::Ml] {
+                    match lake_core::publish::remove_unpublished_runs(&lake, layer).await {
+                        Ok(runs) if runs.is_empty() => {}
+                        Ok(runs) => done.push(format!(
+                            "removed the unfinished {} run {}",
+                            layer.name(),
+                            runs.join(", ")
+                        )),
+                        Err(e) => done.push(format!(
+                            "could not remove the unfinished {} runs: {e}",
+                            layer.name()
+                        )),
+                    }
+                }
+            }
+            Err(e) => done.push(format!("could not open the lake to clean up: {e:#}")),
+        }
+    }
+    Interrupted(done.join("; "))
 }
 
 async fn execute(cli: Cli) -> Result<()> {
