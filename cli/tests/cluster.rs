@@ -152,6 +152,24 @@ fn pipeline_on_the_cluster_over_s3_matches_standalone_on_a_local_folder() {
         !cluster.jobs().iter().any(|j| j["status"] == "Running")
     });
 
+    // The scheduler's Prometheus metrics count the jobs above: completed and cancelled. (The
+    // failing cast fails as it is planned, before it counts as a failed job: the counter is
+    // only required to be there.)
+    let metrics = scheduler_metrics(&cluster.scheduler);
+    for (counter, at_least) in [
+        ("job_submitted_total", 3.0),
+        ("job_completed_total", 1.0),
+        ("job_failed_total", 0.0),
+        ("job_cancelled_total", 1.0),
+    ] {
+        let value = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{counter} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {counter} in:\n{metrics}"));
+        assert!(value >= at_least, "{counter} = {value}\n{metrics}");
+    }
+
     // Status sees both executors; down stops every process.
     let status = ok(
         dir.path(),
@@ -243,6 +261,31 @@ fn killing_an_executor_during_silver_publishes_nothing_partial() {
 }
 
 /// The files of a published table, by name.
+/// `GET /api/metrics` of the scheduler at `df://host:port` (plain HTTP/1.1 on its port): the
+/// body, after checking the answer is 200 in Prometheus's text format.
+fn scheduler_metrics(scheduler: &str) -> String {
+    use std::io::{Read, Write};
+    let address = scheduler.trim_start_matches("df://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to the scheduler");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /api/metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase().contains("content-type: text/plain"),
+        "{head}"
+    );
+    body.to_string()
+}
+
 fn table_files(lake_dir: &Path, layer: &str, table: &str) -> Vec<String> {
     let manifest = read_json(&lake_dir.join(format!("{layer}/_current.json")));
     let folder = manifest["tables"][table]["path"]

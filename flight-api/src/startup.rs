@@ -8,8 +8,9 @@ use lake_core::Lake;
 
 use crate::api::AppState;
 use crate::config::ApiConfig;
+use crate::metrics::GatewayMetrics;
 use crate::server::flight_sql::{self, FlightSqlGateway};
-use crate::server::http::{self, HttpOptions};
+use crate::server::http::{self, HttpOptions, Metrics};
 use crate::server::tls::TlsIdentity;
 use crate::store::GoldStore;
 use crate::store::lake::LakeStore;
@@ -36,10 +37,15 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
     let listener = TcpListener::bind(&config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let http_address = listener.local_addr()?;
+    let metrics = Arc::new(GatewayMetrics::new().context("cannot register the metrics")?);
     let options = HttpOptions {
         api_key: config.api_key().map_err(anyhow::Error::msg)?,
         cors_origins: config.cors_origins.clone(),
         workers: config.workers,
+        metrics: Some(Metrics {
+            gateway: metrics.clone(),
+            served: store.clone(),
+        }),
     };
     let (http_store, live): (Arc<dyn GoldStore>, _) = match &config.mongo_url {
         Some(url) if !url.is_empty() => {
@@ -68,7 +74,7 @@ pub async fn start(config: &ApiConfig) -> Result<Running> {
             .with_context(|| format!("cannot listen on {} (Flight SQL)", config.flight_bind))?;
         let address = listener.local_addr()?;
         let token = config.flight_token().map_err(anyhow::Error::msg)?;
-        let gateway = FlightSqlGateway::new(store, token, config.query_limits())
+        let gateway = FlightSqlGateway::new(store, token, config.query_limits(), metrics)
             .context("cannot describe the Flight SQL server")?;
         let tls = tls.as_ref().map(TlsIdentity::tonic_config);
         let task = tokio::spawn(flight_sql::serve(listener, gateway, tls));

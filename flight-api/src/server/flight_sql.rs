@@ -44,6 +44,7 @@ use tonic::{Request, Response, Status};
 use super::limits::{Admission, QueryLimits, interruptible, query_status};
 use super::plain_types::{plain_schema, with_plain_types};
 use super::prepared::{PreparedStatement, numbered_placeholders, parameter_schema, sql_text};
+use crate::metrics::GatewayMetrics;
 use crate::secret::Secret;
 use crate::store::StoreError;
 use crate::store::lake::{LakeStore, Loaded};
@@ -70,6 +71,7 @@ impl FlightSqlGateway {
         store: Arc<LakeStore>,
         token: Option<Secret>,
         limits: QueryLimits,
+        metrics: Arc<GatewayMetrics>,
     ) -> Result<Self, FlightError> {
         let mut info = SqlInfoDataBuilder::new();
         info.append(SqlInfo::FlightSqlServerName, "lake Flight SQL gateway");
@@ -85,7 +87,7 @@ impl FlightSqlGateway {
             store,
             token,
             sql_info,
-            admission: Admission::new(limits),
+            admission: Admission::new(limits, metrics),
         })
     }
 

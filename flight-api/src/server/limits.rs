@@ -34,6 +34,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tonic::Status;
 
+use crate::metrics::{GatewayMetrics, QueryOutcome};
+
 /// The limits of the gateway's queries (flags of `lake-api`, see [`crate::config`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryLimits {
@@ -58,20 +60,25 @@ impl Default for QueryLimits {
     }
 }
 
-/// Hands out the query slots and runs each query within its limits.
+/// Hands out the query slots and runs each query within its limits, counting how each ended.
 #[derive(Debug)]
 pub struct Admission {
     limits: QueryLimits,
     slots: std::sync::Arc<Semaphore>,
+    metrics: Arc<GatewayMetrics>,
 }
 
 /// A query's slot, held until its result stream is dropped.
 pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
 
 impl Admission {
-    pub fn new(limits: QueryLimits) -> Self {
+    pub fn new(limits: QueryLimits, metrics: Arc<GatewayMetrics>) -> Self {
         let slots = std::sync::Arc::new(Semaphore::new(limits.max_queries.max(1)));
-        Self { limits, slots }
+        Self {
+            limits,
+            slots,
+            metrics,
+        }
     }
 
     /// A slot for one query: at once if one is free, else after waiting in line up to
@@ -79,16 +86,24 @@ impl Admission {
     pub async fn admit(&self) -> Result<Slot, Status> {
         let waiting = self.slots.clone().acquire_owned();
         match tokio::time::timeout(self.limits.queue_timeout, waiting).await {
-            Ok(Ok(permit)) => Ok(Slot(permit)),
+            Ok(Ok(permit)) => {
+                self.metrics.query_started();
+                Ok(Slot(permit))
+            }
             Ok(Err(_closed)) => Err(Status::unavailable("the gateway is shutting down")),
-            Err(_waited) => Err(Status::resource_exhausted(format!(
-                "{} queries are already running and none finished within {} s: retry later, \
+            Err(_waited) => Err(self.busy()),
+        }
+    }
+
+    fn busy(&self) -> Status {
+        self.metrics.query_counted(QueryOutcome::Busy);
+        Status::resource_exhausted(format!(
+            "{} queries are already running and none finished within {} s: retry later, \
                  or raise --max-queries (LAKE_API_MAX_QUERIES) or --queue-timeout \
                  (LAKE_API_QUEUE_TIMEOUT)",
-                self.limits.max_queries,
-                self.limits.queue_timeout.as_secs_f64()
-            ))),
-        }
+            self.limits.max_queries,
+            self.limits.queue_timeout.as_secs_f64()
+        ))
     }
 
     /// `batches` as the client receives them: cancelled past `--query-timeout`, cut off past
@@ -105,11 +120,16 @@ impl Admission {
             deadline: self.limits.query_timeout.map(|t| (Instant::now() + t, t)),
             max_rows: self.limits.max_result_rows,
             rows: 0,
+            metrics: self.metrics.clone(),
         };
         stream::unfold(running, |mut running| async move {
             let item = running.next().await?;
-            if item.is_err() {
-                running.stop();
+            if let Err(status) = &item {
+                running.finish(match status.code() {
+                    tonic::Code::DeadlineExceeded => QueryOutcome::Timeout,
+                    tonic::Code::ResourceExhausted => QueryOutcome::Refused,
+                    _ => QueryOutcome::Error,
+                });
             }
             Some((item, running))
         })
@@ -125,6 +145,14 @@ struct Running {
     deadline: Option<(Instant, Duration)>,
     max_rows: Option<u64>,
     rows: u64,
+    metrics: Arc<GatewayMetrics>,
+}
+
+impl Drop for Running {
+    /// A query dropped before its end: its client hung up.
+    fn drop(&mut self) {
+        self.finish(QueryOutcome::Abandoned);
+    }
 }
 
 impl Running {
@@ -147,7 +175,7 @@ impl Running {
             }
         };
         let Some(next) = next else {
-            self.stop();
+            self.finish(QueryOutcome::Ok);
             return None;
         };
         Some(next.map_err(query_status).and_then(|batch| {
@@ -162,10 +190,12 @@ impl Running {
         }))
     }
 
-    /// Drops the query (its operators stop) and gives its slot back.
-    fn stop(&mut self) {
+    /// Drops the query (its operators stop), gives its slot back and counts how it ended; once.
+    fn finish(&mut self, outcome: QueryOutcome) {
         self.batches = None;
-        self.slot = None;
+        if self.slot.take().is_some() {
+            self.metrics.query_ended(outcome);
+        }
     }
 }
 
@@ -209,6 +239,10 @@ mod tests {
 
     use super::*;
 
+    fn admission(limits: QueryLimits) -> Admission {
+        Admission::new(limits, Arc::new(GatewayMetrics::new().expect("metrics")))
+    }
+
     fn batch(rows: i64) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
         RecordBatch::try_new(
@@ -244,7 +278,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_result_past_the_row_cap_ends_with_an_error_naming_the_flag() {
-        let admission = Admission::new(QueryLimits {
+        let admission = admission(QueryLimits {
             max_result_rows: Some(5),
             ..limits()
         });
@@ -267,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn a_query_past_its_timeout_is_cancelled_and_gives_its_slot_back() {
         // The stream hangs after its first batch: only the timeout can end it.
-        let admission = Admission::new(QueryLimits {
+        let admission = admission(QueryLimits {
             query_timeout: Some(Duration::from_millis(200)),
             ..limits()
         });
@@ -283,7 +317,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_waits_for_a_slot_then_is_refused_naming_the_flags() {
-        let admission = Admission::new(limits());
+        let admission = admission(limits());
         let held = admission.admit().await.expect("slot");
         let refused = admission.admit().await.err().expect("no slot left");
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);

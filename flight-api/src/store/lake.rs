@@ -268,6 +268,18 @@ impl Loaded {
     pub fn sql_session(&self) -> &SessionContext {
         &self.sql_ctx
     }
+
+    /// The runs this version serves, by layer (`silver`, `gold`, `ml`).
+    pub fn runs(&self) -> Vec<(&'static str, &str)> {
+        let mut runs = vec![("gold", self.gold.run_id.as_str())];
+        if let Some(silver) = &self.silver {
+            runs.push(("silver", silver.run_id.as_str()));
+        }
+        if let Some(ml) = &self.ml {
+            runs.push(("ml", ml.run_id.as_str()));
+        }
+        runs
+    }
 }
 
 #[async_trait]
