@@ -355,10 +355,7 @@ impl Lake {
             )
             .await
         {
-            Ok(put) => Ok(Some(ObjectVersion {
-                e_tag: put.e_tag,
-                version: put.version,
-            })),
+            Ok(put) => Ok(Some(put.into())),
             Err(object_store::Error::AlreadyExists { .. })
             | Err(object_store::Error::Precondition { .. }) => Ok(None),
             Err(e) => Err(self.storage_error(key, e)),
@@ -383,10 +380,7 @@ impl Lake {
         let Some(root) = &self.local_root else {
             let options = PutOptions::from(PutMode::Update(expected.clone()));
             return match self.store.put_opts(&self.path(key), payload, options).await {
-                Ok(put) => Ok(Some(ObjectVersion {
-                    e_tag: put.e_tag,
-                    version: put.version,
-                })),
+                Ok(put) => Ok(Some(put.into())),
                 Err(object_store::Error::Precondition { .. })
                 | Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(self.storage_error(key, e)),
@@ -412,10 +406,7 @@ impl Lake {
             .put(&self.path(key), payload)
             .await
             .map_err(|e| self.storage_error(key, e))?;
-        Ok(Some(ObjectVersion {
-            e_tag: put.e_tag,
-            version: put.version,
-        }))
+        Ok(Some(put.into()))
     }
 }
 
