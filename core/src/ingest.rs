@@ -417,6 +417,9 @@ async fn convert_to_bronze(
         .map_err(|e| refuse(format!("cannot read the header: {e}")))?
         .clone();
     let layout = read_layout(&header, entity).map_err(refuse)?;
+    lines
+        .advance(reader.position().byte())
+        .map_err(io_err(path))?;
 
     let mut fields: Vec<Field> = entity
         .required_columns()
@@ -540,8 +543,8 @@ impl LineCounter {
         })
     }
 
-    /// The first line of `record`, which the csv reader read up to byte `end`.
-    fn first_line_of(&mut self, record: &csv::ByteRecord, end: u64) -> std::io::Result<u64> {
+    /// Counts the line breaks up to byte `end`, where the csv reader stands.
+    fn advance(&mut self, end: u64) -> std::io::Result<()> {
         use std::io::BufRead;
         while self.offset < end {
             let chunk = self.file.fill_buf()?;
@@ -556,9 +559,20 @@ impl LineCounter {
             self.file.consume(n);
             self.offset += n as u64;
         }
+        Ok(())
+    }
+
+    /// The first line of `record`, which the csv reader read up to byte `end`.
+    fn first_line_of(&mut self, record: &csv::ByteRecord, end: u64) -> std::io::Result<u64> {
+        // A record starts no earlier than the line where the previous one (or the header)
+        // ended.
+        let earliest = 1 + self.breaks;
+        self.advance(end)?;
         let last_line = 1 + self.breaks - u64::from(self.last == b'\n');
         let inner_breaks = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
-        Ok(last_line.saturating_sub(inner_breaks))
+        // A quote left open at the end of the file makes its final `\n` part of the record,
+        // counted above as a break inside it and as its terminator: the bound corrects that.
+        Ok(last_line.saturating_sub(inner_breaks).max(earliest))
     }
 }
 
