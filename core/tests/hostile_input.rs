@@ -164,19 +164,11 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// Cases to try: `PROPTEST_CASES` when set (to search longer), else `default` (for `make test`).
-fn cases_or(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
     // Bounded for `make test`; raise PROPTEST_CASES to search longer.
     // No regression file is written into the tree: a case found is kept as a test below.
     #![proptest_config(ProptestConfig {
-        cases: cases_or(96),
+        cases: lake_testkit::proptest_cases(96),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

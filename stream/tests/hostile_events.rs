@@ -80,17 +80,9 @@ fn id_client() -> impl Strategy<Value = (Value, bool)> {
     ]
 }
 
-/// Cases to try: `PROPTEST_CASES` when set (to search longer), else `default` (for `make test`).
-fn cases_or(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases_or(256),
+        cases: lake_testkit::proptest_cases(256),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

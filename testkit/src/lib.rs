@@ -18,6 +18,15 @@ pub use api::ApiProcess;
 pub use kafka::Kafka;
 pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 
+/// How many cases a property test tries: `PROPTEST_CASES` when set (to search longer), else
+/// `default` (what `make test` runs).
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A free loopback port (free when asked; the server binds it right after). Never the same port
 /// twice in one test process: the system may hand a just-released port out again before the
 /// server that was given it has bound it.
