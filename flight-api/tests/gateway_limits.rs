@@ -153,11 +153,15 @@ async fn a_join_past_the_memory_pool_is_refused_and_the_process_keeps_serving() 
     let api = Api::start(&lake, &["--query-memory", "4MiB"]);
     let mut client = client(&api).await;
 
-    // Every pair of purchases of the same product, deduplicated: millions of groups.
+    // Every pair of purchases of the same product (millions of rows at SF 0.01) as the build
+    // side of a hash join: a build side cannot spill, so it must be refused whatever the timing
+    // (a DISTINCT over the pairs, tried first, spills instead and ran past the timeout on a
+    // slower machine).
     let pairs = start(
         &mut client,
-        "SELECT DISTINCT a.id_client, b.id_client, a.produit FROM gold.fact_achats a \
-         JOIN gold.fact_achats b ON a.produit = b.produit",
+        "WITH pairs AS (SELECT a.id_client AS acheteur, b.id_client AS voisin \
+         FROM gold.fact_achats a JOIN gold.fact_achats b ON a.produit = b.produit) \
+         SELECT COUNT(*) FROM pairs p JOIN pairs q ON p.acheteur = q.voisin",
     )
     .await
     .expect("started");
