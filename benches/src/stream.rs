@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use futures::TryStreamExt;
 use lake_stream::detect::DetectorConfig;
 use lake_stream::kafka::{Pacing, Topics, produce};
+use lake_stream::metrics::StreamMetrics;
 use lake_stream::process::{ProcessConfig, ProcessReport, run as process};
 use lake_stream::simulate::{Injection, Scenario, Simulation, SimulationConfig};
 use lake_stream::sink;
@@ -179,8 +180,10 @@ async fn throughput(
     let processor = {
         let config = config(args, topics.clone(), &format!("{topic}-group"));
         let (db, marks) = (db.clone(), Arc::clone(&marks));
+        // Counted as `lake stream process` counts (its metrics cost included in the figures).
+        let metrics = StreamMetrics::new().context("setting up the processor's metrics")?;
         tokio::spawn(async move {
-            process(&config, db, |report: &ProcessReport| {
+            process(&config, db, &metrics, |report: &ProcessReport| {
                 if let Ok(mut marks) = marks.lock() {
                     if report.events > 0 && marks.0.is_none() {
                         marks.0 = Some(Instant::now());
@@ -243,7 +246,8 @@ async fn latency(
     let processor = {
         let config = config(args, topics.clone(), &format!("{topic}-group"));
         let db = db.clone();
-        tokio::spawn(async move { process(&config, db, |_| {}).await })
+        let metrics = StreamMetrics::new().context("setting up the processor's metrics")?;
+        tokio::spawn(async move { process(&config, db, &metrics, |_| {}).await })
     };
     let start_ms = chrono::Utc::now().timestamp_millis();
     let duration_ms = i64::from(args.seconds) * 1000;

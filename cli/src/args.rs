@@ -595,6 +595,11 @@ pub struct StreamProcessArgs {
     /// Stop after this many seconds without any event (default: run until interrupted).
     #[arg(long)]
     pub stop_when_idle: Option<f64>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (events read, late events, dead
+    /// letters, windows written, alerts by rule, and each owned partition's end, next offset
+    /// and lag), e.g. 0.0.0.0:9464; port 0 picks a free one, printed at start. Default: off.
+    #[arg(long, env = "LAKE_STREAM_METRICS_BIND", value_name = "ADDR")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -190,6 +192,91 @@ fn processor(servers: &Servers, env: &[(&str, &str)], group: &str) -> Child {
     .stderr(Stdio::piped())
     .spawn()
     .expect("lake stream process starts")
+}
+
+/// A processor run until dropped, serving its metrics on a free port.
+struct MetricsProcessor {
+    child: Child,
+    address: String,
+}
+
+impl MetricsProcessor {
+    fn start(servers: &Servers, env: &[(&str, &str)], group: &str) -> Self {
+        let mut child = lake_command(
+            servers.path(),
+            &[
+                "stream",
+                "process",
+                "--group",
+                group,
+                "--idle-close",
+                "2",
+                "--metrics-bind",
+                "127.0.0.1:0",
+            ],
+            env,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lake stream process starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the processor printed its metrics address before ending")
+                .expect("stderr");
+            if let Some(url) = line.strip_prefix("metrics: http://") {
+                break url.trim_end_matches("/metrics").to_string();
+            }
+        };
+        // Keep draining what the processor prints, so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, address }
+    }
+
+    fn assert_running(&mut self, kafka: &Kafka) {
+        let status = self.child.try_wait().expect("processor status");
+        assert!(
+            status.is_none(),
+            "the processor ended ({status:?}); Kafka log:\n{}",
+            std::fs::read_to_string(kafka.log_path()).unwrap_or_default()
+        );
+    }
+
+    /// `/metrics` as (name with labels, value); empty if it could not be read.
+    fn scrape(&self) -> BTreeMap<String, f64> {
+        let Ok(mut stream) = TcpStream::connect(&self.address) else {
+            return BTreeMap::new();
+        };
+        let request = format!("GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.address);
+        let mut response = String::new();
+        if stream.write_all(request.as_bytes()).is_err()
+            || stream.read_to_string(&mut response).is_err()
+        {
+            return BTreeMap::new();
+        }
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{head}"
+        );
+        body.lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| {
+                let (name, value) = line.rsplit_once(' ').expect("name value");
+                (name.to_string(), value.parse().expect("a number"))
+            })
+            .collect()
+    }
+}
+
+impl Drop for MetricsProcessor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Waits for a processor to finish and returns its standard output (fails with its output).
@@ -496,8 +583,35 @@ async fn bad_events_go_to_the_dead_letter_topic_and_late_ones_are_counted() {
             .await
             .expect("sent");
     }
-    let stdout = finished(processor(&servers, &env, "g-mixed"), &servers.kafka);
-    assert!(stdout.contains("3 dead letters"), "{stdout}");
+    // The processor's metrics, read while it runs: 6 events (the late one among them), 3 dead
+    // letters, 1 late, the windows [0, 10), [10, 20) and [30, 40) written ([30, 40) closed by
+    // --idle-close), and the one partition read to its end (9 messages).
+    let mut serving = MetricsProcessor::start(&servers, &env, "g-mixed");
+    let expected = [
+        ("lake_stream_events_total", 6),
+        ("lake_stream_dead_letters_total", 3),
+        ("lake_stream_late_events_total", 1),
+        ("lake_stream_windows_written_total", 3),
+        ("lake_stream_partitions_owned", 1),
+        ("lake_stream_partition_end_offset{partition=\"0\"}", 9),
+        ("lake_stream_partition_next_offset{partition=\"0\"}", 9),
+        ("lake_stream_partition_lag{partition=\"0\"}", 0),
+    ];
+    let mut seen = BTreeMap::new();
+    wait_for("the processor's metrics", Duration::from_secs(60), || {
+        serving.assert_running(&servers.kafka);
+        seen = serving.scrape();
+        expected
+            .iter()
+            .all(|(name, value)| seen.get(*name) == Some(&(*value as f64)))
+    });
+    assert!(
+        !seen
+            .keys()
+            .any(|name| name.starts_with("lake_stream_alerts_total")),
+        "no alert expected: {seen:?}"
+    );
+    drop(serving);
 
     let db = servers.db().await;
     let (windows, late) = written_counts(&db, "mixed").await;

@@ -7,11 +7,13 @@
 //! - [`window`]: one partition's windows and watermark (its checkpointed state);
 //! - [`detect`]: EWMA baselines and z-score rules over complete windows;
 //! - [`kafka`]: topics and the producer; [`process`]: the consumer-group processor;
-//! - [`sink`]: what is kept in MongoDB, and detection over complete windows.
+//! - [`sink`]: what is kept in MongoDB, and detection over complete windows;
+//! - [`metrics`]: the processor's Prometheus metrics and their `/metrics` server.
 
 pub mod detect;
 pub mod event;
 pub mod kafka;
+pub mod metrics;
 pub mod process;
 pub mod simulate;
 pub mod sink;

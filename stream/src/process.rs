@@ -27,6 +27,7 @@ use crate::StreamError;
 use crate::detect::DetectorConfig;
 use crate::event::Event;
 use crate::kafka::Topics;
+use crate::metrics::StreamMetrics;
 use crate::sink::{Checkpoint, Sink};
 use crate::window::{ClosedWindow, Placed, WindowConfig};
 
@@ -88,9 +89,15 @@ struct Pending {
 /// Longest wait for a batch to fill.
 const BATCH_WAIT: Duration = Duration::from_millis(100);
 
+/// How often the partitions' ends are asked of the broker, for the lag gauges.
+const LAG_EVERY: Duration = Duration::from_secs(1);
+
+/// Processes the events topic until stopped (or idle, see [`ProcessConfig::stop_when_idle`]),
+/// counting in `metrics` and calling `on_cycle` with the report after every cycle.
 pub async fn run(
     config: &ProcessConfig,
     db: Database,
+    metrics: &StreamMetrics,
     mut on_cycle: impl FnMut(&ProcessReport),
 ) -> Result<ProcessReport, StreamError> {
     let topics = &config.topics;
@@ -116,7 +123,9 @@ pub async fn run(
     let mut states: HashMap<i32, PartitionState> = HashMap::new();
     let mut report = ProcessReport::default();
     let mut last_event = Instant::now();
+    let mut lag_measured: Option<Instant> = None;
     loop {
+        let before = report;
         let mut pending = Pending::default();
         let deadline = tokio::time::Instant::now() + BATCH_WAIT;
         let mut read = 0;
@@ -220,6 +229,7 @@ pub async fn run(
             .await?;
         report.alerts += alerts.len() as u64;
         for alert in &alerts {
+            metrics.alert(&alert.rule);
             log::warn!(
                 "alert {}: {} {:?} in {} = {:.3} (mean {:.3}, z {:.1})",
                 alert.id(),
@@ -247,6 +257,11 @@ pub async fn run(
                     slot.insert(PartitionState::resume(checkpoint));
                 }
             }
+        }
+        metrics.record_cycle(&before, &report);
+        if lag_measured.is_none_or(|at| at.elapsed() >= LAG_EVERY) {
+            measure_lag(&consumer, topics, &states, metrics);
+            lag_measured = Some(Instant::now());
         }
         on_cycle(&report);
         if let Some(limit) = config.stop_when_idle
@@ -277,6 +292,26 @@ fn caught_up(
             false
         }
     }
+}
+
+/// Sets the gauges of the partitions this process owns from the broker's watermarks.
+fn measure_lag(
+    consumer: &StreamConsumer,
+    topics: &Topics,
+    states: &HashMap<i32, PartitionState>,
+    metrics: &StreamMetrics,
+) {
+    let partitions: Vec<_> = states
+        .iter()
+        .map(|(partition, state)| {
+            let watermarks = consumer
+                .fetch_watermarks(&topics.events, *partition, Duration::from_secs(5))
+                .map_err(|e| log::warn!("cannot read the end of partition {partition}: {e}"))
+                .ok();
+            (*partition, watermarks, state.checkpoint.offset)
+        })
+        .collect();
+    metrics.set_partitions(&partitions);
 }
 
 /// Dead letters (acknowledged by Kafka), closed windows and late events.

@@ -2,11 +2,13 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use lake_stream::detect::DetectorConfig;
 use lake_stream::kafka::{Pacing, Topics, produce};
+use lake_stream::metrics::{self, StreamMetrics};
 use lake_stream::process::{ProcessConfig, run};
 use lake_stream::simulate::{Injection, Lateness, Simulation, SimulationConfig};
 use lake_stream::window::WindowConfig;
@@ -153,8 +155,20 @@ pub async fn process(args: &StreamProcessArgs) -> Result<()> {
             .transpose()?,
         batch: 20_000,
     };
+    let counted = Arc::new(StreamMetrics::new().context("setting up the metrics")?);
+    // Served while the processor runs; the server stops with the command.
+    let _server = match args.metrics_bind {
+        None => None,
+        Some(addr) => {
+            let (bound, task) = metrics::serve(addr, counted.clone())
+                .await
+                .with_context(|| format!("cannot serve the metrics on {addr} (--metrics-bind)"))?;
+            eprintln!("metrics: http://{bound}/metrics");
+            Some(AbortOnDrop(task))
+        }
+    };
     let mut shown = lake_stream::process::ProcessReport::default();
-    let report = run(&config, db, |report| {
+    let report = run(&config, db, &counted, |report| {
         if report.events / 100_000 != shown.events / 100_000 || report.alerts != shown.alerts {
             eprintln!(
                 "{} events, {} windows written, {} late, {} dead letters, {} alerts",
@@ -174,4 +188,13 @@ pub async fn process(args: &StreamProcessArgs) -> Result<()> {
         report.events, report.windows_written, report.late, report.dead_letters, report.alerts
     );
     Ok(())
+}
+
+/// A background task stopped when its owner goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
