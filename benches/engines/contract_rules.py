@@ -25,7 +25,13 @@ TIMESTAMP_TYPE = pa.timestamp("us")
 EPOCH = r"^[0-9]{9,11}$"
 # An amount: one optional sign, digits, at most one separator followed by digits.
 AMOUNT = r"^(?P<sign>[+-]?)(?P<units>[0-9]+)(?:[.,](?P<fraction>[0-9]+))?$"
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# Unicode's White_Space (Rust's `char::is_whitespace`, the Rust regex crate's `\s`) as RE2
+# spells it: RE2's `\s` is ASCII only, so the vertical tab, NEL and the separators (`\pZ`:
+# no-break and other spaces) are added to it.
+SPACE = r"\s\x0B\x{85}\pZ"
+WHITE_SPACE = rf"[{SPACE}]+"
+# The contract's `^[^@\s]+@[^@\s]+\.[^@\s]+$`, with Unicode's white space.
+EMAIL = rf"^[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+$"
 # The largest amount DECIMAL(12, 2) holds, in cents.
 MAX_CENTS = 999_999_999_999
 
@@ -165,9 +171,9 @@ def parse_id(values: pa.Array) -> pa.Array:
 
 
 def squash_spaces(values: pa.Array) -> pa.Array:
-    """Trimmed, with every inner run of white space made one space."""
+    """Trimmed, with every inner run of (Unicode) white space made one space."""
     text = _text(values)
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+    return pc.utf8_trim(pc.replace_substring_regex(text, WHITE_SPACE, " "), " ")
 
 
 def is_valid_email(values: pa.Array) -> pa.Array:
