@@ -16,7 +16,7 @@ mod s3;
 
 pub use api::ApiProcess;
 pub use kafka::Kafka;
-pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
+pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server, s3s_fs_binary};
 
 /// How many cases a property test tries: `PROPTEST_CASES` when set (to search longer), else
 /// `default` (what `make test` runs).

@@ -22,7 +22,8 @@ pub const S3_ACCESS_KEY: &str = "lake-test";
 /// Its secret access key.
 pub const S3_SECRET_KEY: &str = "lake-test-secret";
 
-fn s3s_fs_binary() -> PathBuf {
+/// The S3 server's program (for tests that start it themselves, e.g. in a network namespace).
+pub fn s3s_fs_binary() -> PathBuf {
     installed_tool(
         "LAKE_TOOLS_DIR",
         "lake-tools",

@@ -212,9 +212,7 @@ fn python_rules_answer_like_the_rust_rules() {
         .iter()
         .filter_map(|input| {
             let (rust, python) = (rust_answers(input), python.answers(input));
-            (rust != python).then(|| {
-                format!("{input:?}\n  rust:   {rust:?}\n  python: {python:?}")
-            })
+            (rust != python).then(|| format!("{input:?}\n  rust:   {rust:?}\n  python: {python:?}"))
         })
         .collect();
     assert!(differing.is_empty(), "{}", differing.join("\n"));

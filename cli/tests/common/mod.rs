@@ -21,6 +21,13 @@ pub fn lake_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn lake_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lake"));
     command.current_dir(dir).args(args);
+    without_lake_settings(&mut command);
+    command.envs(env.iter().copied());
+    command
+}
+
+/// `command` without the caller's `LAKE_*`, `AWS_*` and server settings.
+pub fn without_lake_settings(command: &mut Command) {
     for name in [
         "LAKE_ROOT",
         "LAKE_SCHEDULER",
@@ -45,8 +52,6 @@ pub fn lake_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
     ] {
         command.env_remove(name);
     }
-    command.envs(env.iter().copied());
-    command
 }
 
 /// Runs `lake` and returns its standard output; fails the test with both outputs otherwise.
