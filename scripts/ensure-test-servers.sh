@@ -8,10 +8,25 @@
 #                    (scripts/kafka/pom.xml); the tests run it in KRaft mode with `java`
 # and the client the JDBC test drives the Flight SQL server with:
 #   Arrow Flight SQL JDBC driver 18.3.0  one jar from Maven Central (checksum checked by Maven)
+# and, from Debian's packages when missing, what the test across hosts (cli/tests/hosts.rs) runs
+# inside its network namespaces: iproute2 (`ip netns`) and curl.
 set -euo pipefail
 
 TOOLS="${LAKE_TOOLS_DIR:-$HOME/.cache/lake-tools}"
 mkdir -p "$TOOLS"
+
+missing=()
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if (( ${#missing[@]} > 0 )); then
+  if [[ "$(id -u)" -ne 0 ]]; then
+    echo "missing ${missing[*]}: install with 'sudo apt-get install ${missing[*]}'" >&2
+    exit 1
+  fi
+  echo "installing Debian's ${missing[*]}…"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 if [[ ! -x "$TOOLS/bin/s3s-fs" ]]; then
   echo "installing s3s-fs 0.14.1 into $TOOLS (about 2 minutes, once)…"
