@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::report::ReportFormat;
+
 /// The sources folder `lake run` fills with generated data when it holds no CSV source.
 pub const DEFAULT_SOURCES: &str = "data/sources";
 
@@ -139,6 +141,11 @@ pub struct LakeArgs {
     /// Allow plain HTTP to S3 (implied by an http:// endpoint: MinIO and test servers).
     #[arg(long, global = true, env = "LAKE_S3_ALLOW_HTTP")]
     pub s3_allow_http: bool,
+
+    /// Exit with status 4 when there was nothing to do (no new source file, every layer up to
+    /// date, the version already in MongoDB) instead of 0: for orchestrators.
+    #[arg(long, global = true, env = "LAKE_DETAILED_EXIT_CODES")]
+    pub detailed_exit_codes: bool,
 }
 
 fn parse_setting(text: &str) -> Result<(String, String), String> {
@@ -173,7 +180,7 @@ pub enum Command {
     /// Train the customer segmentation (KMeans) and the churn model on the published Gold,
     /// score every buyer, and publish gold/ml/ (segments_ml, segments_profils, scores_churn,
     /// model_report).
-    Ml(MlArgs),
+    Ml(MlCommandArgs),
     /// Run SQL against bronze.*, silver.*, gold.*, reference.* and print the result.
     Sql(SqlArgs),
     /// MongoDB, the API's serving store: `lake mongo load` copies the published Gold and ML
@@ -195,13 +202,30 @@ pub enum Command {
         lake compare /tmp/duckdb-out --layer gold    a folder of <layer>/<table>/*.parquet")]
     Compare(CompareArgs),
     /// Show what each layer currently publishes (run id, as_of, tables and rows).
-    Status,
+    Status(ReportArgs),
     /// Start, inspect or stop a local Ballista cluster (1 scheduler + N executors, no Docker).
     #[command(subcommand)]
     Cluster(ClusterCommand),
     /// Recent jobs of the scheduler (--scheduler, else the local cluster's): status, duration
     /// and, for the local cluster, tasks per executor and the last (write) stage's wall time.
     Jobs(JobsArgs),
+}
+
+impl Command {
+    /// The command's name in its JSON report, and how it reports (`None`: it has no report).
+    pub fn report(&self) -> Option<(&'static str, ReportFormat)> {
+        Some(match self {
+            Command::Run(a) => ("run", a.settings.report.format),
+            Command::Ingest(a) => ("ingest", a.report.format),
+            Command::Silver(a) => ("silver", a.report.format),
+            Command::Gold(a) => ("gold", a.report.format),
+            Command::Ml(a) => ("ml", a.report.format),
+            Command::Status(a) => ("status", a.format),
+            Command::Compare(a) => ("compare", a.report.format),
+            Command::Mongo(MongoCommand::Load(a)) => ("mongo load", a.report.format),
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +254,8 @@ pub struct MongoLoadArgs {
     /// repair collections damaged by hand; `lake bench refresh` uses it).
     #[arg(long)]
     pub reload: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,6 +390,17 @@ pub struct SourcesArgs {
     /// Folder of the CSV sources (clients*.csv, achats*.csv).
     #[arg(long, default_value = DEFAULT_SOURCES)]
     pub sources: PathBuf,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How a pipeline command reports what it did.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct ReportArgs {
+    /// `json`: one JSON document on standard output at the end (run id, rows and seconds per
+    /// table, quality checks, the error if any), progress lines on standard error.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -387,6 +424,8 @@ pub struct SettingsArgs {
     /// Largest share of purchases dated before registration (reported).
     #[arg(long, default_value_t = 0.01)]
     pub seuil_coherence: f64,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -394,10 +433,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
     /// Scale factor of the data generated when the default sources folder (data/sources) holds
-    /// no clients*.csv or achats*.csv (1 = 1 M purchases). Another --sources folder is never
-    /// filled with generated data: a missing or empty one is an error.
+    /// no clients*.csv or achats*.csv (1 = 1 M purchases). Another --sources folder is filled
+    /// with generated data only with --generate: a missing or empty one is an error.
     #[arg(long, default_value_t = 0.1)]
     pub scale: f64,
+    /// Generate data (--scale, --seed) into --sources when it holds no clients*.csv or
+    /// achats*.csv, whatever the folder (the default folder, data/sources, always is).
+    #[arg(long)]
+    pub generate: bool,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -410,6 +453,14 @@ pub struct RunArgs {
     pub force: bool,
     #[command(flatten)]
     pub ml: MlArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MlCommandArgs {
+    #[command(flatten)]
+    pub ml: MlArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -648,4 +699,6 @@ pub struct CompareArgs {
     /// Tables to leave out (repeatable), e.g. model_report (it holds timings).
     #[arg(long)]
     pub skip: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }

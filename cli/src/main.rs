@@ -4,9 +4,11 @@ mod args;
 mod cluster;
 mod commands;
 mod event_log;
+mod exit;
 mod lake_access;
 mod output;
 mod progress;
+mod report;
 mod scheduler_api;
 
 use clap::Parser;
@@ -29,25 +31,40 @@ async fn main() -> std::process::ExitCode {
     .format_timestamp_millis()
     .init();
     let cli = args::Cli::parse();
-    match commands::dispatch(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<commands::Interrupted>().is_some() => {
-            eprintln!("{e}");
-            // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
-            std::process::ExitCode::from(130)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            // Errors that already quote their cause would print it twice: skip those repeats.
-            let mut shown = e.to_string();
-            for cause in e.chain().skip(1) {
-                let text = cause.to_string();
-                if !shown.contains(&text) {
-                    eprintln!("  caused by: {text}");
-                    shown = text;
-                }
-            }
-            std::process::ExitCode::FAILURE
+    let detailed = cli.lake.detailed_exit_codes;
+    if let Some((name, format)) = cli.command.report() {
+        report::begin(name, format);
+    }
+    let result = commands::dispatch(cli).await;
+    let ended = match &result {
+        Ok(exit::Outcome::Done) => exit::Exit::Success,
+        Ok(exit::Outcome::NothingToDo) => exit::Exit::NothingToDo,
+        Err(e) => exit::Exit::of_error(e),
+    };
+    match &result {
+        Ok(_) => {}
+        // Its message says what was cleaned up; it is not an error of the command.
+        Err(e) if ended == exit::Exit::Interrupted => eprintln!("{e}"),
+        Err(e) => print_error(e),
+    }
+    let code = match ended {
+        exit::Exit::NothingToDo if !detailed => 0,
+        ended => ended.code(),
+    };
+    report::finish(ended, code, result.as_ref().err());
+    std::process::ExitCode::from(code)
+}
+
+/// The error and its causes, each once.
+fn print_error(e: &anyhow::Error) {
+    eprintln!("error: {e}");
+    // Errors that already quote their cause would print it twice: skip those repeats.
+    let mut shown = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            eprintln!("  caused by: {text}");
+            shown = text;
         }
     }
 }

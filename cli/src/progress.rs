@@ -52,7 +52,7 @@ impl StageProgress {
                 );
                 // Without a terminal the bar is hidden: print plain lines for logs.
                 if self.bar.is_hidden() {
-                    println!("{line}");
+                    crate::report::say!("{line}");
                 } else {
                     self.bar.println(line);
                 }

@@ -32,6 +32,11 @@ pub enum LakeError {
     )]
     NotPublished { layer: String },
 
+    /// A query named a table that is not there: its layer was never published (the message
+    /// names the command that publishes it), or the published run has no such table.
+    #[error("{0}")]
+    MissingTable(String),
+
     #[error(
         "no {entity}*.csv file has been ingested: Silver needs at least one clients*.csv and one \
          achats*.csv (a file with the header row alone declares an empty table)"

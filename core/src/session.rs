@@ -289,11 +289,89 @@ impl LakeSession {
     pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         engine::name_next_jobs(&self.ctx, "lake sql");
         let job = async {
-            let frame = self.ctx.sql(sql).await.map_err(query_error)?;
+            let frame = match self.ctx.sql(sql).await {
+                Ok(frame) => frame,
+                Err(e) => {
+                    let missing = match missing_table_name(&e.to_string()) {
+                        Some((schema, table)) => self.explain_missing(&schema, &table).await,
+                        None => None,
+                    };
+                    return Err(missing.unwrap_or_else(|| query_error(e)));
+                }
+            };
             frame.collect().await.map_err(query_error)
         };
         let result = crate::pipeline::bounded(self.job_timeout, "lake sql", job).await;
         self.settle_timeout(result).await
+    }
+
+    /// Why `schema.table` is not there, when the lake can say: the layer that holds it was
+    /// never published (naming the command that publishes it), or its published run has no
+    /// such table (naming those it has). `None` for a schema that is not a layer's.
+    async fn explain_missing(&self, schema: &str, table: &str) -> Option<LakeError> {
+        let root = self.lake.root();
+        let name = format!("{schema}.{table}");
+        let never = |layer: &str, command: &str| {
+            LakeError::MissingTable(format!(
+                "{name}: the {layer} layer has not been published in {root} yet; `lake {command}` \
+                 publishes it (`lake run` runs the whole pipeline)"
+            ))
+        };
+        let tables_of = |manifests: &[&LayerManifest]| {
+            manifests
+                .iter()
+                .flat_map(|m| m.tables.keys().map(|t| format!("{schema}.{t}")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let current = |layer| crate::publish::current(&self.lake, layer);
+        match schema {
+            "bronze" => {
+                let manifest = BronzeManifest::load(&self.lake).await.ok()?;
+                manifest
+                    .files
+                    .is_empty()
+                    .then(|| never("bronze", "ingest --sources FOLDER"))
+            }
+            "silver" => match current(Layer::Silver).await.ok()? {
+                None => Some(never("silver", "silver")),
+                Some(silver) => Some(LakeError::MissingTable(format!(
+                    "{name} is not a table of the published Silver (run {}): its tables are {}",
+                    silver.run_id,
+                    tables_of(&[&silver])
+                ))),
+            },
+            "gold" => {
+                let Some(gold) = current(Layer::Gold).await.ok()? else {
+                    return Some(never("gold", "gold"));
+                };
+                let ml = current(Layer::Ml).await.ok()?;
+                let is_ml_table = self
+                    .project
+                    .model(&name)
+                    .is_some_and(|m| m.layer == Layer::Ml);
+                match ml {
+                    None if is_ml_table => Some(LakeError::MissingTable(format!(
+                        "{name} is written by the ML stage, which has not been published in \
+                         {root} yet: `lake ml` publishes it"
+                    ))),
+                    ml => {
+                        let mut runs = vec![&gold];
+                        runs.extend(ml.as_ref());
+                        Some(LakeError::MissingTable(format!(
+                            "{name} is not a table of the published Gold (run {}{}): its tables \
+                             are {}",
+                            gold.run_id,
+                            ml.as_ref()
+                                .map(|m| format!(", ML run {}", m.run_id))
+                                .unwrap_or_default(),
+                            tables_of(&runs)
+                        )))
+                    }
+                }
+            }
+            _ => None,
+        }
     }
 
     /// The headline KPIs and the largest RFM segments of the published Gold.
@@ -360,4 +438,36 @@ pub fn source_entities(dir: &Path) -> std::collections::BTreeSet<ingest::Entity>
 /// True when a folder holds at least one `clients*.csv` and one `achats*.csv`.
 pub fn has_sources(dir: &Path) -> bool {
     source_entities(dir).len() == ingest::Entity::ALL.len()
+}
+
+/// The `(schema, table)` of DataFusion's "table '…' not found" in an error's text.
+fn missing_table_name(text: &str) -> Option<(String, String)> {
+    let start = text.find("table '")? + "table '".len();
+    let rest = &text[start..];
+    let end = rest.find("' not found")?;
+    let mut parts = rest[..end].rsplit('.');
+    let table = parts.next()?.to_string();
+    let schema = parts.next()?.to_string();
+    Some((schema, table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_table_name;
+
+    #[test]
+    fn the_schema_and_table_are_read_from_datafusion_s_message() {
+        assert_eq!(
+            missing_table_name(
+                "Error during planning: table 'datafusion.gold.kpi_globaux' not found"
+            ),
+            Some(("gold".into(), "kpi_globaux".into()))
+        );
+        assert_eq!(
+            missing_table_name("table 'silver.clients' not found"),
+            Some(("silver".into(), "clients".into()))
+        );
+        assert_eq!(missing_table_name("table 'clients' not found"), None);
+        assert_eq!(missing_table_name("column 'x' not found"), None);
+    }
 }

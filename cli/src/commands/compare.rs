@@ -13,8 +13,11 @@ use lake_core::{Lake, Layer};
 use lake_parity::{Difference, compare_frames};
 
 use crate::args::{CompareArgs, LakeArgs};
+use crate::exit::UsageError;
 use crate::lake_access::{lake_options, open_lake};
 use crate::progress::group_digits;
+use crate::report::{self, say};
+use serde_json::json;
 
 /// Sorted runs one merge pass of `lake compare` reads at once.
 const SPILL_MERGE_FAN_IN: usize = 8;
@@ -47,11 +50,13 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
             "silver" => Ok(Layer::Silver),
             "gold" => Ok(Layer::Gold),
             "ml" => Ok(Layer::Ml),
-            other => bail!("--layer {other:?}: use silver, gold or ml"),
+            other => Err(UsageError(format!("--layer {other:?}: use silver, gold or ml")).into()),
         })
         .collect::<Result<_>>()?;
 
     let mut failures = Vec::new();
+    // Each table's verdict, for the JSON report.
+    let mut verdicts = Vec::new();
     let (mut considered, mut compared) = (0, 0);
     for layer in layers {
         let Some(manifest) = publish::current(&reference, layer).await? else {
@@ -73,8 +78,9 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
                 Some(m) => match m.tables.get(table) {
                     Some(t) => t.path.clone(),
                     None => {
-                        println!("{name:<34} missing in {}", args.other);
+                        say!("{name:<34} missing in {}", args.other);
                         failures.push(format!("{name}: missing"));
+                        verdicts.push(json!({ "table": name, "status": "missing" }));
                         continue;
                     }
                 },
@@ -86,8 +92,11 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
                 (Ok(l), Ok(r)) => (l, r),
                 (Err(e), _) => return Err(e.context(format!("reading {name} of this lake"))),
                 (_, Err(e)) => {
-                    println!("{name:<34} unreadable in {}: {e:#}", args.other);
+                    say!("{name:<34} unreadable in {}: {e:#}", args.other);
                     failures.push(format!("{name}: unreadable"));
+                    verdicts.push(json!({
+                        "table": name, "status": "unreadable", "error": format!("{e:#}"),
+                    }));
                     continue;
                 }
             };
@@ -97,18 +106,33 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
                 .map_err(lake_core::error::query_error)
                 .with_context(|| format!("comparing {name}"))?;
             match outcome {
-                Ok(digest) => println!(
-                    "{name:<34} {:>12} rows  checksum {:016x}  same",
-                    group_digits(digest.rows as u64),
-                    digest.checksum
-                ),
+                Ok(digest) => {
+                    say!(
+                        "{name:<34} {:>12} rows  checksum {:016x}  same",
+                        group_digits(digest.rows as u64),
+                        digest.checksum
+                    );
+                    verdicts.push(json!({
+                        "table": name,
+                        "status": "same",
+                        "rows": digest.rows,
+                        "checksum": format!("{:016x}", digest.checksum),
+                    }));
+                }
                 Err(difference) => {
-                    println!("{name:<34} DIFFERS: {difference}");
+                    say!("{name:<34} DIFFERS: {difference}");
                     failures.push(format!("{name}: {}", summary(&difference)));
+                    verdicts.push(json!({
+                        "table": name,
+                        "status": "differs",
+                        "difference": difference.to_string(),
+                    }));
                 }
             }
         }
     }
+    report::section("other", json!(args.other));
+    report::section("tables", json!(verdicts));
     if !failures.is_empty() {
         bail!(
             "{} of {} tables differ from {}:\n  {}",
@@ -118,7 +142,7 @@ pub async fn run(lake_args: &LakeArgs, args: &CompareArgs) -> Result<()> {
             failures.join("\n  ")
         );
     }
-    println!("{compared} tables: the same rows in {}", args.other);
+    say!("{compared} tables: the same rows in {}", args.other);
     let spilled = spilled.read();
     if spilled.files > 0 {
         eprintln!("lake compare: spilled {spilled} to disk (--memory-limit was reached)");

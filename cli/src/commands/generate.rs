@@ -31,7 +31,7 @@ pub(crate) fn generate(args: &GenerateArgs) -> Result<lake_generator::Manifest> 
     let purchases = manifest.files.get("achats.csv").copied().unwrap_or(0);
     let clients = manifest.files.get("clients.csv").copied().unwrap_or(0);
     let defects: u64 = manifest.defects.values().sum();
-    println!(
+    crate::report::say!(
         "generated {} clients and {} purchases ({} defect rows) in {}: {:.2} s, {} purchase rows/s",
         group_digits(clients),
         group_digits(purchases),

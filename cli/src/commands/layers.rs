@@ -8,8 +8,13 @@ use chrono::{NaiveDateTime, Timelike};
 use lake_core::session::parse_as_of;
 use lake_core::{LakeSession, Layer, RunSettings};
 
+use lake_core::publish::LayerManifest;
+use serde_json::{Value, json};
+
 use crate::args::SettingsArgs;
+use crate::exit::Outcome;
 use crate::progress::{StageProgress, group_digits};
+use crate::report::{self, say};
 
 /// The reference time of a run: given, else the generator's (from its manifest in the source
 /// folder), else now (UTC, to the second).
@@ -62,14 +67,33 @@ fn settings_from(args: &SettingsArgs, given: Option<NaiveDateTime>) -> Result<Ru
     Ok(settings)
 }
 
-pub(crate) async fn ingest(session: &LakeSession, sources: &Path) -> Result<()> {
+/// Ingests the new or changed files of `sources`; nothing to do when there were none.
+pub(crate) async fn ingest(session: &LakeSession, sources: &Path) -> Result<Outcome> {
     let clock = Instant::now();
     let report = session
         .ingest(sources, |name| eprintln!("  ingesting {name}…"))
         .await
         .with_context(|| format!("cannot ingest {}", sources.display()))?;
+    report::section(
+        "ingest",
+        json!({
+            "sources": sources.display().to_string(),
+            "ingested": report.ingested.iter().map(|f| json!({
+                "file": f.source_name,
+                "entity": f.entity.name(),
+                "rows": f.rows,
+                "sha256": f.sha256,
+                "bronze_key": f.bronze_key,
+            })).collect::<Vec<_>>(),
+            "unchanged": report.unchanged,
+            "ignored": report.ignored,
+            "refused": report.refused.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "warnings": report.warnings,
+            "seconds": report::round_seconds(clock.elapsed().as_secs_f64()),
+        }),
+    );
     for file in &report.ingested {
-        println!(
+        say!(
             "  {:<32} {:>12} rows  → {}",
             file.source_name,
             group_digits(file.rows),
@@ -77,10 +101,10 @@ pub(crate) async fn ingest(session: &LakeSession, sources: &Path) -> Result<()> 
         );
     }
     for name in &report.unchanged {
-        println!("  {name:<32} unchanged, skipped");
+        say!("  {name:<32} unchanged, skipped");
     }
     for name in &report.ignored {
-        println!("  {name:<32} not a clients*/achats* CSV, ignored");
+        say!("  {name:<32} not a clients*/achats* CSV, ignored");
     }
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
@@ -88,7 +112,7 @@ pub(crate) async fn ingest(session: &LakeSession, sources: &Path) -> Result<()> 
     for refused in &report.refused {
         eprintln!("refused: {refused}");
     }
-    println!(
+    say!(
         "ingest: {} file(s) ingested, {} unchanged, {} refused in {:.2} s",
         report.ingested.len(),
         report.unchanged.len(),
@@ -101,7 +125,11 @@ pub(crate) async fn ingest(session: &LakeSession, sources: &Path) -> Result<()> 
             report.refused.len()
         );
     }
-    Ok(())
+    Ok(if report.ingested.is_empty() {
+        Outcome::NothingToDo
+    } else {
+        Outcome::Done
+    })
 }
 
 /// Builds and publishes one layer, with a progress line per model.
@@ -113,7 +141,7 @@ pub(crate) async fn build_layer(
     if matches!(layer, Layer::Silver | Layer::Gold)
         && let Some(sized) = session.fit_partitions_to_data().await?
     {
-        println!(
+        say!(
             "{}: {} partitions per query, sized from {} purchases in Bronze (--partitions to choose)",
             layer.name(),
             sized.partitions,
@@ -133,25 +161,75 @@ pub(crate) async fn build_layer(
         Layer::Silver => "Silver and Gold are",
         Layer::Gold | Layer::Ml => "Gold is",
     };
-    let manifest = result.with_context(|| {
-        format!(
-            "{} failed; the previously published {unchanged} unchanged",
-            layer.name()
-        )
-    })?;
-    println!(
+    let manifest = match result {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            if let lake_core::LakeError::QualityGate { failures, report } = &e {
+                report::section(
+                    layer.name(),
+                    json!({
+                        "status": "quality_gate_failed",
+                        "failed_checks": failures.lines().map(str::trim).collect::<Vec<_>>(),
+                        "quality_report": report,
+                    }),
+                );
+            }
+            return Err(anyhow::Error::from(e).context(format!(
+                "{} failed; the previously published {unchanged} unchanged",
+                layer.name()
+            )));
+        }
+    };
+    let spilled = session.spilled().since(spilled_before);
+    let mut section = layer_section(&manifest, "published", clock.elapsed().as_secs_f64());
+    section["spilled_bytes"] = json!(spilled.bytes);
+    if layer == Layer::Silver && report::is_json() {
+        section["quality"] = quality_checks(session).await;
+    }
+    report::section(layer.name(), section);
+    say!(
         "{}: published run {} (as_of {}) in {:.2} s",
         layer.name(),
         manifest.run_id,
         manifest.as_of,
         clock.elapsed().as_secs_f64()
     );
-    let spilled = session.spilled().since(spilled_before);
     if spilled.files > 0 {
-        println!(
+        say!(
             "{}: spilled {spilled} to disk (the memory limit, --memory-limit, was reached)",
             layer.name()
         );
     }
     Ok(())
+}
+
+/// A layer's section of the JSON report: its published run (or the one found up to date).
+pub(crate) fn layer_section(manifest: &LayerManifest, status: &str, seconds: f64) -> Value {
+    json!({
+        "status": status,
+        "run_id": manifest.run_id,
+        "as_of": manifest.as_of,
+        "engine": manifest.engine,
+        "finished_at": manifest.finished_at,
+        "inputs": manifest.inputs.iter().map(|i| json!({"name": i.name, "version": i.version})).collect::<Vec<_>>(),
+        "tables": manifest.tables.iter().map(|(name, t)| (name.clone(), json!({
+            "rows": t.rows,
+            "seconds": report::round_seconds(t.seconds),
+        }))).collect::<serde_json::Map<_, _>>(),
+        "seconds": report::round_seconds(seconds),
+    })
+}
+
+/// Every check of the published Silver's quality report, as JSON rows (an error's text if it
+/// cannot be read: the report is a convenience, the run is published).
+async fn quality_checks(session: &LakeSession) -> Value {
+    let rows = session
+        .query(
+            "SELECT \"table\", colonne, dimension, controle, observe, nb_echecs, pct_echecs, \
+             seuil, bloquant, ok FROM silver.quality ORDER BY \"table\", dimension, controle",
+        )
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|batches| report::rows(&batches));
+    rows.unwrap_or_else(|e| json!({ "error": format!("{e:#}") }))
 }

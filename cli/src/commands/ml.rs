@@ -2,11 +2,15 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use lake_core::{LakeSession, Layer};
+use serde_json::json;
 
+use super::layers::layer_section;
 use crate::args::MlArgs;
+use crate::exit::usage;
 use crate::progress::group_digits;
+use crate::report::{self, say};
 
 /// Whether the published ML run was trained on the current Gold with these settings.
 pub(crate) async fn ml_up_to_date(session: &LakeSession, args: &MlArgs) -> Result<bool> {
@@ -25,15 +29,21 @@ pub(crate) async fn ml_up_to_date(session: &LakeSession, args: &MlArgs) -> Resul
     )
 }
 
-/// Trains the segmentation and the churn model on the published Gold and publishes gold/ml/.
-pub(crate) async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
+/// Fails with a usage error when the range of k is empty (checked before the lease is taken).
+pub(crate) fn check_k(args: &MlArgs) -> Result<()> {
     if args.k_min > args.k_max {
-        bail!(
+        usage!(
             "--k-min {} is above --k-max {}: give a range such as --k-min 3 --k-max 8",
             args.k_min,
             args.k_max
         );
     }
+    Ok(())
+}
+
+/// Trains the segmentation and the churn model on the published Gold and publishes gold/ml/.
+pub(crate) async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
+    check_k(args)?;
     let config = lake_ml::MlConfig {
         horizon_days: args.horizon_days,
         segmentation: lake_ml::SegmentationConfig {
@@ -59,7 +69,7 @@ pub(crate) async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
                 .iter()
                 .map(|(k, s)| format!("k={k}: {s:.3}"))
                 .collect();
-            println!(
+            say!(
                 "ml: {} buyers at ref_date {ref_date}; segmentation k = {} (silhouette {:.3}; {})",
                 group_digits(summary.buyers as u64),
                 segmentation.k,
@@ -67,7 +77,7 @@ pub(crate) async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
                 tried.join(", ")
             );
             for s in &segmentation.segments {
-                println!(
+                say!(
                     "  segment {} {:<40} {:>8} clients ({:>5.1} %)",
                     s.number,
                     s.label,
@@ -76,13 +86,13 @@ pub(crate) async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
                 );
             }
         }
-        Err(reason) => println!(
+        Err(reason) => say!(
             "ml: {} buyers at ref_date {ref_date}; no segmentation: {reason}",
             group_digits(summary.buyers as u64)
         ),
     }
     match &summary.churn {
-        Ok(r) => println!(
+        Ok(r) => say!(
             "ml: churn (H = {} days) trained at {} on {} buyers, judged at {} on {}: \
              ROC-AUC {:.3} (recency alone {:.3}), PR-AUC {:.3} (recency alone {:.3}, \
              churn share {:.3}); fitted in {:.2} s",
@@ -98,9 +108,34 @@ pub(crate) async fn ml(session: &LakeSession, args: &MlArgs) -> Result<()> {
             r.model.positive_share,
             r.train_seconds
         ),
-        Err(reason) => println!("ml: no churn scores: {reason}"),
+        Err(reason) => say!("ml: no churn scores: {reason}"),
     }
-    println!(
+    let mut section = layer_section(&manifest, "published", clock.elapsed().as_secs_f64());
+    section["buyers"] = json!(summary.buyers);
+    section["segmentation"] = match &summary.segmentation {
+        Ok(s) => json!({
+            "k": s.k,
+            "silhouette": s.silhouette,
+            "segments": s.segments.iter().map(|seg| json!({
+                "number": seg.number, "label": seg.label, "size": seg.size, "share": seg.share,
+            })).collect::<Vec<_>>(),
+        }),
+        Err(reason) => json!({ "error": reason.to_string() }),
+    };
+    section["churn"] = match &summary.churn {
+        Ok(r) => json!({
+            "horizon_days": config.horizon_days,
+            "roc_auc": r.model.roc_auc,
+            "pr_auc": r.model.pr_auc,
+            "baseline_roc_auc": r.baseline.roc_auc,
+            "baseline_pr_auc": r.baseline.pr_auc,
+            "train_clients": r.train_clients,
+            "evaluation_clients": r.evaluation_clients,
+        }),
+        Err(reason) => json!({ "error": reason.to_string() }),
+    };
+    report::section("ml", section);
+    say!(
         "ml: published run {} (from gold run {}) in {:.2} s",
         manifest.run_id,
         manifest.inputs.first().map_or("?", |i| i.version.as_str()),

@@ -23,10 +23,11 @@ use std::time::Duration;
 use lake_core::lease::{Lease, LeaseSettings, Obtained};
 
 use crate::args::{BenchCommand, Cli, Command, LakeArgs, MongoCommand, StreamCommand};
+use crate::exit::Outcome;
 use crate::lake_access::{open, open_lake};
 use crate::scheduler_api::SchedulerApi;
 
-pub async fn dispatch(cli: Cli) -> Result<()> {
+pub async fn dispatch(cli: Cli) -> Result<Outcome> {
     let scheduler = cli.lake.scheduler.clone();
     let result = run_command(cli).await;
     match (result, scheduler) {
@@ -88,6 +89,19 @@ fn writer_name(command: &Command) -> Option<&'static str> {
     }
 }
 
+/// The argument checks that need no lake, done before a writer takes the lease: a usage error
+/// writes nothing.
+fn check_arguments(command: &Command) -> Result<()> {
+    match command {
+        Command::Run(args) => {
+            run::check_sources(args)?;
+            ml::check_k(&args.ml)
+        }
+        Command::Ml(args) => ml::check_k(&args.ml),
+        _ => Ok(()),
+    }
+}
+
 /// Takes the lake's writer lease for `name`, saying so when it waits or takes over the lease
 /// of a writer that died.
 async fn take_lease(lake_args: &LakeArgs, name: &str) -> Result<Lease> {
@@ -123,8 +137,9 @@ impl std::error::Error for Interrupted {}
 
 /// Runs the command, holding the lake's lease if it writes; on Ctrl-C stops it and cleans up
 /// ([`interrupted`]).
-async fn run_command(cli: Cli) -> Result<()> {
+async fn run_command(cli: Cli) -> Result<Outcome> {
     let lake_args = cli.lake.clone();
+    check_arguments(&cli.command)?;
     let lease = match writer_name(&cli.command) {
         Some(name) => Some(take_lease(&cli.lake, name).await?),
         None => None,
@@ -195,9 +210,10 @@ async fn interrupted(lake_args: &LakeArgs, writer: bool) -> Interrupted {
     Interrupted(done.join("; "))
 }
 
-async fn execute(cli: Cli) -> Result<()> {
+async fn execute(cli: Cli) -> Result<Outcome> {
+    let done = |result: Result<()>| result.map(|()| Outcome::Done);
     match cli.command {
-        Command::Generate(args) => generate::generate(&args).map(|_| ()),
+        Command::Generate(args) => done(generate::generate(&args).map(|_| ())),
         Command::Ingest(args) => {
             let session = open(&cli.lake).await?;
             layers::ingest(&session, &args.sources).await
@@ -205,28 +221,28 @@ async fn execute(cli: Cli) -> Result<()> {
         Command::Silver(args) => {
             let session = open(&cli.lake).await?;
             let settings = layers::settings(&args)?;
-            layers::build_layer(&session, Layer::Silver, &settings).await
+            done(layers::build_layer(&session, Layer::Silver, &settings).await)
         }
         Command::Gold(args) => {
             let session = open(&cli.lake).await?;
             let settings = layers::gold_settings(&session, &args).await?;
-            layers::build_layer(&session, Layer::Gold, &settings).await
+            done(layers::build_layer(&session, Layer::Gold, &settings).await)
         }
         Command::Ml(args) => {
             let session = open(&cli.lake).await?;
-            ml::ml(&session, &args).await
+            done(ml::ml(&session, &args.ml).await)
         }
         Command::Run(args) => run::run(&cli.lake, &args).await,
-        Command::Sql(args) => sql::sql(&cli.lake, &args).await,
+        Command::Sql(args) => done(sql::sql(&cli.lake, &args).await),
         Command::Mongo(MongoCommand::Load(args)) => mongo::load(&cli.lake, &args).await,
-        Command::Bench(BenchCommand::Refresh(args)) => bench::refresh(&cli.lake, &args).await,
-        Command::Bench(BenchCommand::Stream(args)) => bench::stream(&args).await,
-        Command::Stream(StreamCommand::Setup(args)) => stream::setup(&args).await,
-        Command::Stream(StreamCommand::Produce(args)) => stream::produce_events(&args).await,
-        Command::Stream(StreamCommand::Process(args)) => stream::process(&args).await,
-        Command::Compare(args) => compare::run(&cli.lake, &args).await,
-        Command::Status => status::status(&cli.lake).await,
-        Command::Cluster(command) => cluster::cluster(command).await,
-        Command::Jobs(args) => jobs::jobs(&cli.lake, &args).await,
+        Command::Bench(BenchCommand::Refresh(args)) => done(bench::refresh(&cli.lake, &args).await),
+        Command::Bench(BenchCommand::Stream(args)) => done(bench::stream(&args).await),
+        Command::Stream(StreamCommand::Setup(args)) => done(stream::setup(&args).await),
+        Command::Stream(StreamCommand::Produce(args)) => done(stream::produce_events(&args).await),
+        Command::Stream(StreamCommand::Process(args)) => done(stream::process(&args).await),
+        Command::Compare(args) => done(compare::run(&cli.lake, &args).await),
+        Command::Status(_) => done(status::status(&cli.lake).await),
+        Command::Cluster(command) => done(cluster::cluster(command).await),
+        Command::Jobs(args) => done(jobs::jobs(&cli.lake, &args).await),
     }
 }

@@ -4,11 +4,14 @@
 use anyhow::{Context, Result};
 
 use crate::args::{LakeArgs, MongoLoadArgs};
+use crate::exit::Outcome;
 use crate::lake_access::open_lake;
 use crate::progress::group_digits;
+use crate::report::{self, say};
+use serde_json::json;
 
 /// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.
-pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<()> {
+pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<Outcome> {
     let store = open_lake(lake).await?;
     let args = &load_args.mongo;
     let db = flight_api::mongo::connect(&args.mongo_url, &args.mongo_db)
@@ -22,13 +25,13 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<(
             table,
             rows,
             seconds,
-        } => println!(
+        } => say!(
             "  {table:<24} {:>12} documents {seconds:>8.2} s",
             group_digits(rows)
         ),
         // Readers see the new version from this line on (the refresh benchmark times it).
         flight_api::mongo::load::LoadEvent::Switched { version, loaded_at } => {
-            println!("  switched the pointer to {version} at {loaded_at}")
+            say!("  switched the pointer to {version} at {loaded_at}")
         }
     })
     .await
@@ -40,7 +43,12 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<(
     })?;
     match outcome {
         flight_api::mongo::load::LoadOutcome::Unchanged { version } => {
-            println!("mongo: version {version} is already served; nothing to load");
+            say!("mongo: version {version} is already served; nothing to load");
+            report::section(
+                "mongo",
+                json!({ "status": "already_served", "version": version }),
+            );
+            return Ok(Outcome::NothingToDo);
         }
         flight_api::mongo::load::LoadOutcome::Loaded {
             version,
@@ -49,14 +57,28 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<(
             seconds,
         } => {
             let documents: u64 = tables.values().map(|(rows, _)| rows).sum();
-            println!(
+            say!(
                 "mongo: loaded version {version}: {} tables, {} documents in {seconds:.2} s; \
                  dropped {} old collection(s)",
                 tables.len(),
                 group_digits(documents),
                 dropped.len()
             );
+            report::section(
+                "mongo",
+                json!({
+                    "status": "loaded",
+                    "version": version,
+                    "database": args.mongo_db,
+                    "tables": tables.iter().map(|(name, (rows, seconds))| (name.clone(), json!({
+                        "documents": rows,
+                        "seconds": report::round_seconds(*seconds),
+                    }))).collect::<serde_json::Map<_, _>>(),
+                    "dropped_collections": dropped,
+                    "seconds": report::round_seconds(seconds),
+                }),
+            );
         }
     }
-    Ok(())
+    Ok(Outcome::Done)
 }

@@ -1,8 +1,9 @@
 //! `lake sql`: a query over every published layer.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::args::{LakeArgs, SqlArgs};
+use crate::exit::usage;
 use crate::lake_access::open;
 use crate::output::print_batches;
 
@@ -11,7 +12,7 @@ pub(crate) async fn sql(lake: &LakeArgs, args: &SqlArgs) -> Result<()> {
         (Some(q), _) => q.clone(),
         (None, Some(path)) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
-        (None, None) => bail!("give a query or -f FILE"),
+        (None, None) => usage!("give a query or -f FILE"),
     };
     let session = open(lake).await?;
     let batches = session.query(&query).await?;

@@ -131,7 +131,7 @@ pub async fn produce_events(args: &StreamProduceArgs) -> Result<()> {
 
 pub async fn process(args: &StreamProcessArgs) -> Result<()> {
     if args.window == 0 {
-        bail!("--window must be at least 1 second");
+        crate::exit::usage!("--window must be at least 1 second");
     }
     let db = flight_api::mongo::connect(&args.mongo.mongo_url, &args.mongo.mongo_db)
         .await
