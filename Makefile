@@ -8,11 +8,13 @@ SCALE ?= 0.1
 VENV ?= $(HOME)/.cache/lake-venv
 export LAKE_VENV := $(VENV)
 
-PYTHON_SOURCES := flight-api/tests benches dashboard
+PYTHON_SOURCES := flight-api/tests benches dashboard flows
 DASHBOARD_VENV ?= $(HOME)/.cache/lake-dashboard-venv
 export LAKE_DASHBOARD_VENV := $(DASHBOARD_VENV)
+FLOWS_VENV ?= $(HOME)/.cache/lake-flows-venv
+export LAKE_FLOWS_VENV := $(FLOWS_VENV)
 
-.PHONY: run test test-fast lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env compose-check cluster-up cluster-down clean-lake help bench bench-dashboard test-dashboard
+.PHONY: run test test-fast lint fmt build toolchain test-servers bench-tools python-env dashboard-venv dashboard-env flows-env flows test-flows compose-check cluster-up cluster-down clean-lake help bench bench-dashboard test-dashboard
 
 help:
 	@echo "make run     the main job: generate SF $(SCALE) data if needed, ingest, Silver, Gold, ML, KPIs,"
@@ -22,6 +24,7 @@ help:
 	@echo "make lint    formatting and clippy only"
 	@echo "make cluster-up / cluster-down   a local Ballista cluster (1 scheduler + 2 executors)"
 	@echo "make bench-dashboard          the dashboard's refresh delay to the pixel and page render times"
+	@echo "make flows   the pipeline as Prefect flows, once, in Prefect's local ephemeral mode"
 
 toolchain:
 	@scripts/ensure-toolchain.sh
@@ -42,6 +45,18 @@ dashboard-venv:
 
 dashboard-env:
 	@scripts/ensure-dashboard.sh --browser >/dev/null
+
+# The Prefect flows' venv (Prefect 3.9, pytest).
+flows-env:
+	@scripts/ensure-flows.sh >/dev/null
+
+# The pipeline once as Prefect flows (flows/lake_flows), on the default sources and lake, in
+# Prefect's local ephemeral mode (or against PREFECT_API_URL when set).
+flows: build flows-env
+	@ls data/sources/*.csv >/dev/null 2>&1 || \
+		$(CARGO_TARGET_DIR)/debug/lake generate --scale $(SCALE) --out data/sources
+	cd flows && LAKE_BIN=$(CARGO_TARGET_DIR)/debug/lake LAKE_WORKDIR=$(CURDIR) \
+		$(FLOWS_VENV)/bin/python -m lake_flows run
 
 # The serving benchmarks' load generator (vegeta), outside the clone.
 bench-tools: toolchain
@@ -70,10 +85,11 @@ lint: toolchain python-env
 	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
 
 # The cluster tests start the lake-scheduler and lake-executor binaries: build them first.
-test: lint test-servers compose-check dashboard-env
+test: lint test-servers compose-check dashboard-env flows-env
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 	$(MAKE) test-dashboard
+	$(MAKE) test-flows
 
 # The everyday run: every unit test, the golden figures, ingestion, the API over HTTP, the
 # OpenAPI row schemas, `lake compare` and the `lake` binary end to end; no test server, Python
@@ -90,6 +106,11 @@ DASHBOARD_ARTIFACTS ?= $(CURDIR)/target/dashboard-screenshots
 test-dashboard: dashboard-env
 	cd dashboard && LAKE_TEST_ARTIFACTS=$(DASHBOARD_ARTIFACTS) \
 		$(DASHBOARD_VENV)/bin/python -m pytest -q -p no:cacheprovider tests
+
+# The Prefect flows end to end in Prefect's test harness, on the golden fixtures.
+test-flows: flows-env
+	cd flows && LAKE_BIN_DIR=$(CARGO_TARGET_DIR)/debug DO_NOT_TRACK=1 \
+		$(FLOWS_VENV)/bin/python -m pytest -q -p no:cacheprovider tests
 
 # The engines benchmark (benches/engines/bench_engines.py) on the release binaries: the same
 # Silver + Gold on each engine, alternating, parity checked; results into benches/results/.

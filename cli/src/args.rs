@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::report::ReportFormat;
@@ -139,12 +140,12 @@ pub struct LakeArgs {
     pub s3_region: Option<String>,
 
     /// Allow plain HTTP to S3 (implied by an http:// endpoint: MinIO and test servers).
-    #[arg(long, global = true, env = "LAKE_S3_ALLOW_HTTP")]
+    #[arg(long, global = true, env = "LAKE_S3_ALLOW_HTTP", value_parser = BoolishValueParser::new())]
     pub s3_allow_http: bool,
 
     /// Exit with status 4 when there was nothing to do (no new source file, every layer up to
     /// date, the version already in MongoDB) instead of 0: for orchestrators.
-    #[arg(long, global = true, env = "LAKE_DETAILED_EXIT_CODES")]
+    #[arg(long, global = true, env = "LAKE_DETAILED_EXIT_CODES", value_parser = BoolishValueParser::new())]
     pub detailed_exit_codes: bool,
 }
 

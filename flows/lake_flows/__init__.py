@@ -1,0 +1,1 @@
+"""Prefect flows driving the `lake` command: see `lake_flows.flows`."""
