@@ -176,8 +176,8 @@ pub enum Command {
     Ingest(SourcesArgs),
     /// Build and publish Silver from Bronze (quality report, quarantine).
     Silver(SettingsArgs),
-    /// Build and publish Gold from the published Silver.
-    Gold(SettingsArgs),
+    /// Build and publish Gold from the published Silver (--select: some models only).
+    Gold(GoldArgs),
     /// Train the customer segmentation (KMeans) and the churn model on the published Gold,
     /// score every buyer, and publish gold/ml/ (segments_ml, segments_profils, scores_churn,
     /// model_report).
@@ -219,7 +219,7 @@ impl Command {
             Command::Run(a) => ("run", a.settings.report.format),
             Command::Ingest(a) => ("ingest", a.report.format),
             Command::Silver(a) => ("silver", a.report.format),
-            Command::Gold(a) => ("gold", a.report.format),
+            Command::Gold(a) => ("gold", a.settings.report.format),
             Command::Ml(a) => ("ml", a.report.format),
             Command::Status(a) => ("status", a.format),
             Command::Compare(a) => ("compare", a.report.format),
@@ -427,6 +427,18 @@ pub struct SettingsArgs {
     pub seuil_coherence: f64,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GoldArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// Rebuild only this model and the models it reads (`kpi_clv`), or also every model that
+    /// reads it (`kpi_clv+`); repeatable. The other tables are copied from the published Gold,
+    /// which must have been built from the current Silver with the same settings. For a rerun
+    /// after a failure or an edit of a model's SQL.
+    #[arg(long, value_name = "MODEL[+]")]
+    pub select: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -50,13 +50,26 @@ impl StageProgress {
                     what,
                     seconds
                 );
-                // Without a terminal the bar is hidden: print plain lines for logs.
-                if self.bar.is_hidden() {
-                    crate::report::say!("{line}");
-                } else {
-                    self.bar.println(line);
-                }
+                self.line(line);
             }
+            ModelEvent::Carried {
+                model,
+                rows,
+                from_run,
+            } => self.line(format!(
+                "  {:<32} {:>16} carried from run {from_run}",
+                model.qualified_name(),
+                format!("{} rows", group_digits(rows)),
+            )),
+        }
+    }
+
+    fn line(&self, line: String) {
+        // Without a terminal the bar is hidden: print plain lines for logs.
+        if self.bar.is_hidden() {
+            crate::report::say!("{line}");
+        } else {
+            self.bar.println(line);
         }
     }
 

@@ -32,6 +32,11 @@ pub enum LakeError {
     )]
     NotPublished { layer: String },
 
+    /// `--select` cannot rebuild part of a layer: an unknown model, or a published run built from
+    /// other inputs or settings than the rebuild would use.
+    #[error("{0}")]
+    Selection(String),
+
     /// A query named a table that is not there: its layer was never published (the message
     /// names the command that publishes it), or the published run has no such table.
     #[error("{0}")]

@@ -342,6 +342,66 @@ impl SqlProject {
         Ok(ordered)
     }
 
+    /// The models of `layer` that a rebuild of `selectors` runs: each `name`, or with `name+`
+    /// it and every model that reads it (directly or not), together with everything these read
+    /// in the layer, so that no model run reads a table carried over from another run. An
+    /// unknown name is an error listing the layer's models.
+    pub fn selection(&self, layer: Layer, selectors: &[String]) -> Result<BTreeSet<String>> {
+        let models: BTreeMap<&str, &Model> = self
+            .models
+            .iter()
+            .filter(|m| m.layer == layer && m.materialized != Materialized::External)
+            .map(|m| (m.table.as_str(), m))
+            .collect();
+        let mut chosen = BTreeSet::new();
+        for selector in selectors {
+            let (name, downstream) = match selector.strip_suffix('+') {
+                Some(name) => (name, true),
+                None => (selector.as_str(), false),
+            };
+            let name = name
+                .strip_prefix(&format!("{}.", layer.schema()))
+                .unwrap_or(name);
+            if !models.contains_key(name) {
+                let known: Vec<&str> = models.keys().copied().collect();
+                return Err(LakeError::Selection(format!(
+                    "--select {selector}: no {} model is named {name}; the models are {}",
+                    layer.name(),
+                    known.join(", ")
+                )));
+            }
+            chosen.insert(name.to_string());
+            if downstream {
+                // Every model reading a chosen one, until none is added.
+                loop {
+                    let readers: Vec<String> = models
+                        .values()
+                        .filter(|m| !chosen.contains(&m.table))
+                        .filter(|m| m.depends_on.iter().any(|d| chosen.contains(d)))
+                        .map(|m| m.table.clone())
+                        .collect();
+                    if readers.is_empty() {
+                        break;
+                    }
+                    chosen.extend(readers);
+                }
+            }
+        }
+        // Everything the chosen models read, until none is added.
+        let mut pending: Vec<String> = chosen.iter().cloned().collect();
+        while let Some(name) = pending.pop() {
+            let Some(model) = models.get(name.as_str()) else {
+                continue;
+            };
+            for dependency in &model.depends_on {
+                if chosen.insert(dependency.clone()) {
+                    pending.push(dependency.clone());
+                }
+            }
+        }
+        Ok(chosen)
+    }
+
     /// Every model, external declarations included.
     pub fn models(&self) -> &[Model] {
         &self.models
@@ -473,5 +533,31 @@ mod tests {
             }
         }
         assert!(project.references().contains_key("reference/pays.csv"));
+    }
+
+    #[test]
+    fn a_selection_is_the_models_named_with_what_they_read_and_with_plus_their_readers() {
+        // From the headers of sql/gold: kpi_clv reads gold.parametres (which reads Silver
+        // only); kpi_clv_deciles and kpi_globaux read kpi_clv.
+        let project = SqlProject::embedded().expect("embedded sql parses");
+        let select = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            project.selection(Layer::Gold, &names)
+        };
+        let alone = select(&["kpi_clv"]).expect("known");
+        assert_eq!(
+            alone.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["kpi_clv", "parametres"]
+        );
+        assert_eq!(select(&["gold.kpi_clv"]).expect("qualified"), alone);
+        let readers = select(&["kpi_clv+"]).expect("known");
+        for name in ["kpi_clv", "parametres", "kpi_clv_deciles", "kpi_globaux"] {
+            assert!(readers.contains(name), "{name} in {readers:?}");
+        }
+        // What kpi_globaux reads comes along; what nothing selected reads does not.
+        assert!(readers.contains("rfm_par_client"), "{readers:?}");
+        assert!(!readers.contains("dim_temps"), "{readers:?}");
+        let unknown = select(&["kpi_clvv"]).expect_err("unknown");
+        assert!(unknown.to_string().contains("kpi_clv,"), "{unknown}");
     }
 }

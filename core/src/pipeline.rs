@@ -1,6 +1,6 @@
 //! Running a layer's SQL models on the engine and publishing the result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -127,6 +127,20 @@ pub enum ModelEvent<'a> {
         rows: Option<u64>,
         seconds: f64,
     },
+    /// A table left out of a `--select` rebuild, copied from the run it was carried from.
+    Carried {
+        model: &'a Model,
+        rows: u64,
+        from_run: &'a str,
+    },
+}
+
+/// A rebuild of part of a layer: the models to run, and the published run the others' tables
+/// are copied from.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub models: BTreeSet<String>,
+    pub carried: LayerManifest,
 }
 
 /// The name of a model's Ballista job, as `lake jobs` shows it.
@@ -328,6 +342,7 @@ pub async fn run_layer(
     layer: Layer,
     settings: &RunSettings,
     inputs: Vec<InputRef>,
+    selection: Option<&Selection>,
     mut on_event: impl FnMut(ModelEvent<'_>),
 ) -> Result<LayerManifest> {
     let LayerContext {
@@ -342,6 +357,20 @@ pub async fn run_layer(
     let vars = settings.template_vars();
     let models = project.in_order(layer)?;
     for (index, model) in models.iter().enumerate() {
+        if let Some(selection) = selection
+            && !selection.models.contains(&model.table)
+        {
+            if model.materialized == Materialized::Table {
+                let (path, rows) = carry_table(lake, model, &prefix, &selection.carried).await?;
+                on_event(ModelEvent::Carried {
+                    model,
+                    rows,
+                    from_run: &selection.carried.run_id,
+                });
+                run.add_table(&model.table, path, rows, 0.0);
+            }
+            continue;
+        }
         on_event(ModelEvent::Started {
             model,
             index,
@@ -375,6 +404,26 @@ pub async fn run_layer(
         settings: recorded_settings(project, layer, settings)?,
     };
     run.publish(lake, record).await
+}
+
+/// Copies `model`'s table from the run `carried` into this run's folder: its path there and
+/// its rows.
+async fn carry_table(
+    lake: &Lake,
+    model: &Model,
+    prefix: &str,
+    carried: &LayerManifest,
+) -> Result<(String, u64)> {
+    let table = carried.tables.get(&model.table).ok_or_else(|| {
+        LakeError::Selection(format!(
+            "the published {} run {} has no table {} to carry over: rebuild the whole layer \
+             (without --select)",
+            carried.layer, carried.run_id, model.table
+        ))
+    })?;
+    let path = format!("{prefix}{}/", model.output_folder());
+    lake.copy_prefix(&table.path, &path).await?;
+    Ok((path, table.rows))
 }
 
 /// Fails when a blocking check of `silver.quality` is not ok.

@@ -189,16 +189,21 @@ impl LakeSession {
             Layer::Silver,
             settings,
             inputs,
+            None,
             on_event,
         )
         .await;
         self.settle_timeout(run).await
     }
 
-    /// Silver → Gold; publishes Gold.
+    /// Silver → Gold; publishes Gold. With `select` (model names, `name+` for a model and its
+    /// readers; see [`SqlProject::selection`]), only those models and what they read are run;
+    /// the other tables are copied from the published Gold, which must have been built from the
+    /// current Silver with the same settings.
     pub async fn run_gold(
         &self,
         settings: &RunSettings,
+        select: &[String],
         on_event: impl FnMut(ModelEvent<'_>),
     ) -> Result<LayerManifest> {
         let silver = catalog::register_layer(&self.ctx, &self.lake, Layer::Silver)
@@ -206,20 +211,80 @@ impl LakeSession {
             .ok_or_else(|| LakeError::NotPublished {
                 layer: "silver".into(),
             })?;
+        let inputs = vec![InputRef {
+            name: "silver".into(),
+            version: silver.run_id.clone(),
+        }];
+        let selection = if select.is_empty() {
+            None
+        } else {
+            Some(self.gold_selection(settings, select, &inputs).await?)
+        };
         self.fit_partitions_to_data().await?;
         let engine = self.engine.to_string();
         let run = pipeline::run_layer(
             &self.layer_context(&engine),
             Layer::Gold,
             settings,
-            vec![InputRef {
-                name: "silver".into(),
-                version: silver.run_id,
-            }],
+            inputs,
+            selection.as_ref(),
             on_event,
         )
         .await;
         self.settle_timeout(run).await
+    }
+
+    /// What a `--select` rebuild of Gold runs, and the published Gold it carries the other
+    /// tables from: refused when that Gold was built from other inputs or settings, since its
+    /// tables would then not belong with the rebuilt ones.
+    async fn gold_selection(
+        &self,
+        settings: &RunSettings,
+        select: &[String],
+        inputs: &[InputRef],
+    ) -> Result<pipeline::Selection> {
+        let models = self.project.selection(Layer::Gold, select)?;
+        let carried = crate::publish::current(&self.lake, Layer::Gold)
+            .await?
+            .ok_or_else(|| {
+                LakeError::Selection(
+                    "--select rebuilds part of the published Gold, and Gold has not been \
+                     published: run `lake gold` without --select"
+                        .into(),
+                )
+            })?;
+        let whole = "rebuild all of Gold (without --select)";
+        if carried.inputs != inputs {
+            let built_on = |refs: &[InputRef]| {
+                refs.iter()
+                    .map(|i| format!("{} {}", i.name, i.version))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(LakeError::Selection(format!(
+                "the published Gold (run {}) was built from {}, and Gold would now read {}: \
+                 {whole}",
+                carried.run_id,
+                built_on(&carried.inputs),
+                built_on(inputs)
+            )));
+        }
+        // The SQL may differ (editing a model and rebuilding it is what --select is for): the
+        // tables carried are those of models left out, as they were built.
+        let without_sql = |settings: &std::collections::BTreeMap<String, String>| {
+            let mut settings = settings.clone();
+            settings.remove(pipeline::SQL_FINGERPRINT);
+            settings
+        };
+        let recorded = pipeline::recorded_settings(&self.project, Layer::Gold, settings)?;
+        if without_sql(&carried.settings) != without_sql(&recorded) {
+            return Err(LakeError::Selection(format!(
+                "the published Gold (run {}) was built with other settings (as_of or \
+                 thresholds): {whole}",
+                carried.run_id
+            )));
+        }
+        Ok(pipeline::Selection { models, carried })
     }
 
     /// The current run of Silver or Gold when it was built from what the layer would read now

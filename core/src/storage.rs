@@ -262,6 +262,21 @@ impl Lake {
             .collect())
     }
 
+    /// Copies every object under `from` to the same key under `to` (both key prefixes ending
+    /// with `/`); the store copies (no download on S3). Returns the objects copied.
+    pub async fn copy_prefix(&self, from: &str, to: &str) -> Result<usize> {
+        let objects = self.list(from).await?;
+        for (key, _) in &objects {
+            let rest = key.strip_prefix(from).unwrap_or(key);
+            let target = format!("{to}{rest}");
+            self.store
+                .copy(&self.path(key), &self.path(&target))
+                .await
+                .map_err(|e| self.storage_error(&target, e))?;
+        }
+        Ok(objects.len())
+    }
+
     /// Names of the immediate sub-folders of a key prefix.
     pub async fn list_dirs(&self, key_prefix: &str) -> Result<Vec<String>> {
         let prefix = self.path(key_prefix);

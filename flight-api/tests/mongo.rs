@@ -91,7 +91,7 @@ async fn loads_are_idempotent_switch_versions_and_drop_old_ones() {
     let mut versions = vec![first];
     for _ in 0..2 {
         session
-            .run_gold(&RunSettings::new(as_of), |_| {})
+            .run_gold(&RunSettings::new(as_of), &[], |_| {})
             .await
             .expect("gold");
         match mongo_load(&lake, &ferret.url()).await {
@@ -210,7 +210,10 @@ async fn a_reader_polling_during_a_load_never_sees_two_versions_at_once() {
     session.ingest(&sources, |_| {}).await.expect("ingest");
     let settings = common::golden_settings();
     session.run_silver(&settings, |_| {}).await.expect("silver");
-    session.run_gold(&settings, |_| {}).await.expect("gold");
+    session
+        .run_gold(&settings, &[], |_| {})
+        .await
+        .expect("gold");
 
     let url = ferret.url();
     let load = tokio::spawn(async move { mongo_load(&lake, &url).await });
@@ -257,7 +260,7 @@ async fn a_load_killed_midway_leaves_the_previous_version_serving() {
     let session = common::session_on(&lake).await;
     let as_of = lake_generator::GenerateConfig::default_as_of();
     session
-        .run_gold(&RunSettings::new(as_of), |_| {})
+        .run_gold(&RunSettings::new(as_of), &[], |_| {})
         .await
         .expect("gold");
     let mut loader = std::process::Command::new(lake_binary())

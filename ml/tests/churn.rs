@@ -34,7 +34,10 @@ async fn generated_lake(
     session.ingest(&sources, |_| {}).await.expect("ingest");
     let settings = RunSettings::new(config.as_of);
     session.run_silver(&settings, |_| {}).await.expect("silver");
-    session.run_gold(&settings, |_| {}).await.expect("gold");
+    session
+        .run_gold(&settings, &[], |_| {})
+        .await
+        .expect("gold");
     (session, config.as_of)
 }
 

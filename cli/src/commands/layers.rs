@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDateTime, Timelike};
+use lake_core::models::Materialized;
 use lake_core::session::parse_as_of;
-use lake_core::{LakeSession, Layer, RunSettings};
+use lake_core::{LakeSession, Layer, ModelEvent, RunSettings};
 
 use lake_core::publish::LayerManifest;
 use serde_json::{Value, json};
@@ -137,6 +138,7 @@ pub(crate) async fn build_layer(
     session: &LakeSession,
     layer: Layer,
     settings: &RunSettings,
+    select: &[String],
 ) -> Result<()> {
     if matches!(layer, Layer::Silver | Layer::Gold)
         && let Some(sized) = session.fit_partitions_to_data().await?
@@ -151,9 +153,21 @@ pub(crate) async fn build_layer(
     let progress = StageProgress::new(layer.name());
     let clock = Instant::now();
     let spilled_before = session.spilled();
+    // The published tables this run computed, and those it carried from another run.
+    let (mut rebuilt, mut carried) = (Vec::new(), Vec::new());
+    let mut on_event = |event: ModelEvent<'_>| {
+        match &event {
+            ModelEvent::Finished { model, .. } if model.materialized == Materialized::Table => {
+                rebuilt.push(model.table.clone())
+            }
+            ModelEvent::Carried { model, .. } => carried.push(model.table.clone()),
+            _ => {}
+        }
+        progress.on_event(event)
+    };
     let result = match layer {
-        Layer::Silver => session.run_silver(settings, |e| progress.on_event(e)).await,
-        Layer::Gold => session.run_gold(settings, |e| progress.on_event(e)).await,
+        Layer::Silver => session.run_silver(settings, &mut on_event).await,
+        Layer::Gold => session.run_gold(settings, select, &mut on_event).await,
         Layer::Ml => bail!("the ML layer is built by `lake ml`, not by SQL models"),
     };
     progress.finish();
@@ -183,6 +197,8 @@ pub(crate) async fn build_layer(
     let spilled = session.spilled().since(spilled_before);
     let mut section = layer_section(&manifest, "published", clock.elapsed().as_secs_f64());
     section["spilled_bytes"] = json!(spilled.bytes);
+    section["rebuilt"] = json!(rebuilt);
+    section["carried"] = json!(carried);
     if layer == Layer::Silver && report::is_json() {
         section["quality"] = quality_checks(session).await;
     }

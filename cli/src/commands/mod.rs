@@ -221,12 +221,12 @@ async fn execute(cli: Cli) -> Result<Outcome> {
         Command::Silver(args) => {
             let session = open(&cli.lake).await?;
             let settings = layers::settings(&args)?;
-            done(layers::build_layer(&session, Layer::Silver, &settings).await)
+            done(layers::build_layer(&session, Layer::Silver, &settings, &[]).await)
         }
         Command::Gold(args) => {
             let session = open(&cli.lake).await?;
-            let settings = layers::gold_settings(&session, &args).await?;
-            done(layers::build_layer(&session, Layer::Gold, &settings).await)
+            let settings = layers::gold_settings(&session, &args.settings).await?;
+            done(layers::build_layer(&session, Layer::Gold, &settings, &args.select).await)
         }
         Command::Ml(args) => {
             let session = open(&cli.lake).await?;

@@ -99,7 +99,7 @@ pub(crate) async fn run(lake: &LakeArgs, args: &RunArgs) -> Result<Outcome> {
                     Layer::Silver => say!("== silver (as_of {})", settings.as_of),
                     _ => say!("== {}", layer.name()),
                 }
-                build_layer(&session, layer, &settings).await?;
+                build_layer(&session, layer, &settings, &[]).await?;
                 changed = true;
             }
         }

@@ -60,7 +60,10 @@ impl TestLake {
             .run_silver(settings, |_| {})
             .await
             .expect("silver");
-        self.session.run_gold(settings, |_| {}).await.expect("gold");
+        self.session
+            .run_gold(settings, &[], |_| {})
+            .await
+            .expect("gold");
     }
 
     /// Every row of a query, each cell as text (NULL as "NULL").

@@ -30,7 +30,7 @@ async fn publish_all(dir: &Path, sources: &Path, settings: &RunSettings) -> Path
     let session = session_on(&lake).await;
     session.ingest(sources, |_| {}).await.expect("ingest");
     session.run_silver(settings, |_| {}).await.expect("silver");
-    session.run_gold(settings, |_| {}).await.expect("gold");
+    session.run_gold(settings, &[], |_| {}).await.expect("gold");
     lake_ml::run_ml(&session, &lake_ml::MlConfig::default(), |_| {})
         .await
         .expect("ml");
