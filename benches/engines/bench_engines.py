@@ -345,10 +345,12 @@ class SparkCluster:
 
     @staticmethod
     def _alive_workers(status: str) -> int:
+        """Workers the master counts as alive; -1 while it cannot say (not listening yet, or
+        its web UI answering before its status is ready: an empty body was seen)."""
         try:
             with urllib.request.urlopen(status, timeout=2) as answer:
                 return int(json.load(answer).get("aliveworkers", 0))
-        except OSError:
+        except (OSError, ValueError):
             return -1
 
     @property
