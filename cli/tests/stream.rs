@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{lake_command, ok_with, wait_for};
@@ -173,25 +173,26 @@ fn steady_stream(servers: &Servers, env: &[(&str, &str)], seconds: &str, log: &P
     );
 }
 
+/// `lake stream process` of consumer group `group`, closing idle partitions' windows after 2 s,
+/// with `extra` options; not started yet.
+fn processor_command(
+    servers: &Servers,
+    env: &[(&str, &str)],
+    group: &str,
+    extra: &[&str],
+) -> Command {
+    let mut args = vec!["stream", "process", "--group", group, "--idle-close", "2"];
+    args.extend_from_slice(extra);
+    lake_command(servers.path(), &args, env)
+}
+
+/// A processor that stops 3 s after the last event.
 fn processor(servers: &Servers, env: &[(&str, &str)], group: &str) -> Child {
-    lake_command(
-        servers.path(),
-        &[
-            "stream",
-            "process",
-            "--group",
-            group,
-            "--idle-close",
-            "2",
-            "--stop-when-idle",
-            "3",
-        ],
-        env,
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("lake stream process starts")
+    processor_command(servers, env, group, &["--stop-when-idle", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lake stream process starts")
 }
 
 /// A processor run until dropped, serving its metrics on a free port.
@@ -202,24 +203,11 @@ struct MetricsProcessor {
 
 impl MetricsProcessor {
     fn start(servers: &Servers, env: &[(&str, &str)], group: &str) -> Self {
-        let mut child = lake_command(
-            servers.path(),
-            &[
-                "stream",
-                "process",
-                "--group",
-                group,
-                "--idle-close",
-                "2",
-                "--metrics-bind",
-                "127.0.0.1:0",
-            ],
-            env,
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lake stream process starts");
+        let mut child = processor_command(servers, env, group, &["--metrics-bind", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lake stream process starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let address = loop {
