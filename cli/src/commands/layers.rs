@@ -6,10 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use chrono::{NaiveDateTime, Timelike};
 use lake_core::models::Materialized;
+use lake_core::publish::LayerManifest;
 use lake_core::session::parse_as_of;
 use lake_core::{LakeSession, Layer, ModelEvent, RunSettings};
-
-use lake_core::publish::LayerManifest;
 use serde_json::{Value, json};
 
 use crate::args::SettingsArgs;
