@@ -43,12 +43,23 @@ pub fn pointer_key(table: &str) -> String {
     table.replace('.', "_")
 }
 
-/// `<table>__<version tag>`, with the table as its [`pointer_key`] (`silver_quality__<tag>`).
-pub fn collection_name(table: &str, version: &str) -> String {
-    format!("{}__{}", pointer_key(table), version_tag(version))
+/// `<table>__<load tag>`, with the table as its [`pointer_key`] (`silver_quality__<tag>`).
+pub fn collection_name(table: &str, load_tag: &str) -> String {
+    format!("{}__{load_tag}", pointer_key(table))
 }
 
-/// The version a collection belongs to, if it is one of ours.
+/// The tag of one load of `version` started at `loaded_at`: the version's tag, then the load's
+/// timestamp (`20261129T001500123Z`). Every load writes collections of its own, so the leftovers
+/// of a killed load (and the writes its server may still be finishing) never meet the next one.
+pub fn load_tag(version: &str, loaded_at: &str) -> String {
+    let stamp: String = loaded_at
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{}_{stamp}", version_tag(version))
+}
+
+/// The load tag of a collection (which starts with its version's tag), if it is one of ours.
 pub fn version_of_collection(name: &str) -> Option<&str> {
     name.split_once("__").map(|(_, v)| v)
 }
@@ -92,17 +103,22 @@ mod tests {
     }
 
     #[test]
-    fn collection_names_carry_a_safe_version_tag() {
-        let name = collection_name("fact_achats", "20261128T160102123Z-1a2b3c4d+2026X");
-        assert_eq!(name, "fact_achats__20261128T160102123Z_1a2b3c4d_2026X");
-        assert_eq!(
-            version_of_collection(&name),
-            Some("20261128T160102123Z_1a2b3c4d_2026X")
+    fn collection_names_carry_a_safe_version_tag_and_the_load_time() {
+        let tag = load_tag(
+            "20261128T160102123Z-1a2b3c4d+2026X",
+            "2026-11-29T00:15:00.123Z",
         );
+        assert_eq!(
+            tag,
+            "20261128T160102123Z_1a2b3c4d_2026X_20261129T001500123Z"
+        );
+        let name = collection_name("fact_achats", &tag);
+        assert_eq!(
+            name,
+            "fact_achats__20261128T160102123Z_1a2b3c4d_2026X_20261129T001500123Z"
+        );
+        assert_eq!(version_of_collection(&name), Some(tag.as_str()));
         assert_eq!(version_of_collection("_serving"), None);
-        assert_eq!(
-            collection_name("silver.quality", "20261128T160102123Z-1a2b3c4d"),
-            "silver_quality__20261128T160102123Z_1a2b3c4d"
-        );
+        assert_eq!(collection_name("silver.quality", "t"), "silver_quality__t");
     }
 }

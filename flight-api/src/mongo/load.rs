@@ -18,8 +18,8 @@ use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
 
 use super::layout::{
-    POINTER_COLLECTION, POINTER_ID, Pointer, collection_name, indexes, pointer_key,
-    version_of_collection, version_tag,
+    POINTER_COLLECTION, POINTER_ID, Pointer, collection_name, indexes, load_tag, pointer_key,
+    version_of_collection,
 };
 use crate::store::rows_from_batches;
 
@@ -163,24 +163,9 @@ pub async fn load(
         return Ok(LoadOutcome::Unchanged { version });
     }
     let loaded_at = lake_core::clock::now();
+    let tag = load_tag(&version, &loaded_at);
     if options.reload {
         version = format!("{version}@{}", compact_stamp(&loaded_at));
-    }
-
-    // Collections a dead load of this same version left behind.
-    let tag = version_tag(&version);
-    let existing = db
-        .list_collection_names()
-        .await
-        .map_err(mongo("listing collections"))?;
-    for name in existing
-        .iter()
-        .filter(|n| version_of_collection(n) == Some(&tag))
-    {
-        db.collection::<Document>(name)
-            .drop()
-            .await
-            .map_err(mongo(format!("dropping the leftover {name}")))?;
     }
 
     let ctx = lake_core::catalog::local_reader(&[lake], Default::default());
@@ -191,7 +176,7 @@ pub async fn load(
     for (served, folder) in sources {
         let table = served.key.clone();
         let started = Instant::now();
-        let name = collection_name(&table, &version);
+        let name = collection_name(&table, &tag);
         let rows = copy_table(&ctx, lake, &folder, served, db, &name).await?;
         let seconds = started.elapsed().as_secs_f64();
         on_event(LoadEvent::Table {
@@ -214,7 +199,7 @@ pub async fn load(
         gold_published_at: gold.finished_at.clone(),
         loaded_at: loaded_at.clone(),
         collections,
-        previous_versions: kept.clone(),
+        previous_versions: kept,
     };
     pointers
         .replace_one(doc! { "_id": POINTER_ID }, &pointer)
@@ -226,11 +211,13 @@ pub async fn load(
         loaded_at: &loaded_at,
     });
 
-    // Older versions no reader can reach any more (the previous one is kept for readers that
-    // resolved the pointer just before the switch).
-    let keep: Vec<String> = std::iter::once(&version)
-        .chain(&kept)
-        .map(|v| version_tag(v))
+    // Collections no reader can reach any more: older versions and the leftovers of dead loads
+    // (the previous version's are kept for readers that resolved the pointer just before the
+    // switch).
+    let keep: Vec<&String> = pointer
+        .collections
+        .values()
+        .chain(previous.iter().flat_map(|p| p.collections.values()))
         .collect();
     let mut dropped = Vec::new();
     for name in db
@@ -238,9 +225,7 @@ pub async fn load(
         .await
         .map_err(mongo("listing collections"))?
     {
-        if let Some(v) = version_of_collection(&name)
-            && !keep.iter().any(|k| k == v)
-        {
+        if version_of_collection(&name).is_some() && !keep.contains(&&name) {
             db.collection::<Document>(&name)
                 .drop()
                 .await
