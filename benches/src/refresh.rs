@@ -77,14 +77,21 @@ pub async fn run(lake_args: &LakeLocation, lake: &Lake, args: &RefreshConfig) ->
     let mut rounds = Vec::new();
     for round in 1..=args.loads {
         let mut switched: Option<(String, Instant)> = None;
-        let outcome =
-            flight_api::mongo::load::load(lake, &db, LoadOptions { reload: true }, |event| {
+        let outcome = flight_api::mongo::load::load(
+            lake,
+            &db,
+            LoadOptions {
+                reload: true,
+                ..Default::default()
+            },
+            |event| {
                 if let LoadEvent::Switched { loaded_at, .. } = event {
                     switched = Some((loaded_at.to_string(), Instant::now()));
                 }
-            })
-            .await
-            .with_context(|| format!("load {round} of {}", args.loads))?;
+            },
+        )
+        .await
+        .with_context(|| format!("load {round} of {}", args.loads))?;
         let LoadOutcome::Loaded {
             tables, seconds, ..
         } = outcome

@@ -255,6 +255,11 @@ pub struct MongoLoadArgs {
     /// repair collections damaged by hand; `lake bench refresh` uses it).
     #[arg(long)]
     pub reload: bool,
+    /// Do not create or redefine the views named after the tables (`fact_ca_mois`, ...) that
+    /// BI tools such as Metabase read; by default each load points them at its collections
+    /// (on a server that has views: MongoDB does, FerretDB does not).
+    #[arg(long, env = "LAKE_MONGO_NO_VIEWS", value_parser = BoolishValueParser::new())]
+    pub no_views: bool,
     #[command(flatten)]
     pub report: ReportArgs,
 }

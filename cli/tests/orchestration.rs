@@ -215,6 +215,13 @@ fn run_reports_what_it_published_then_that_there_was_nothing_to_do() {
         }
     }
     assert!(loaded.contains_key("kpi_globaux"), "{doc}");
+    // FerretDB has no views: the load goes on without the stable names and says why.
+    let views = &doc["mongo"]["views"];
+    assert_eq!(views["status"], "unsupported", "{doc}");
+    assert!(
+        views["reason"].as_str().is_some_and(|r| r.contains("viewOn")),
+        "{doc}"
+    );
     let detailed = [&load[..], &["--detailed-exit-codes"]].concat();
     let (code, doc) = json_of(work, &detailed);
     assert_eq!(

@@ -8,6 +8,7 @@ use crate::exit::Outcome;
 use crate::lake_access::open_lake;
 use crate::progress::group_digits;
 use crate::report::{self, say};
+use flight_api::mongo::views::ViewsOutcome;
 use serde_json::json;
 
 /// `lake mongo load`: the published Gold and ML into MongoDB, then the pointer switch.
@@ -19,6 +20,7 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<O
         .with_context(|| format!("invalid MongoDB URL {}", args.mongo_url))?;
     let options = flight_api::mongo::load::LoadOptions {
         reload: load_args.reload,
+        skip_views: load_args.no_views,
     };
     let outcome = flight_api::mongo::load::load(&store, &db, options, |event| match event {
         flight_api::mongo::load::LoadEvent::Table {
@@ -54,6 +56,7 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<O
             version,
             tables,
             dropped,
+            views,
             seconds,
         } => {
             let documents: u64 = tables.values().map(|(rows, _)| rows).sum();
@@ -64,6 +67,23 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<O
                 group_digits(documents),
                 dropped.len()
             );
+            let views = match views {
+                ViewsOutcome::Switched(names) => {
+                    say!(
+                        "  views named after the tables ({}) now show this version",
+                        names.len()
+                    );
+                    json!({ "status": "switched", "names": names })
+                }
+                ViewsOutcome::Unsupported(reason) => {
+                    say!(
+                        "  views: this server has none ({reason}); BI tools see the versioned \
+                         collections only"
+                    );
+                    json!({ "status": "unsupported", "reason": reason })
+                }
+                ViewsOutcome::Skipped => json!({ "status": "skipped" }),
+            };
             report::section(
                 "mongo",
                 json!({
@@ -75,6 +95,7 @@ pub(crate) async fn load(lake: &LakeArgs, load_args: &MongoLoadArgs) -> Result<O
                         "seconds": report::round_seconds(*seconds),
                     }))).collect::<serde_json::Map<_, _>>(),
                     "dropped_collections": dropped,
+                    "views": views,
                     "seconds": report::round_seconds(seconds),
                 }),
             );

@@ -21,6 +21,7 @@ use super::layout::{
     POINTER_COLLECTION, POINTER_ID, Pointer, collection_name, indexes, load_tag, pointer_key,
     version_of_collection,
 };
+use super::views::{ViewError, ViewsOutcome, switch_views};
 use crate::store::rows_from_batches;
 
 /// Documents per insert.
@@ -45,6 +46,15 @@ pub enum LoadError {
     },
     #[error("Gold has table {0} missing: run `lake run` (or `lake gold`) first")]
     MissingTable(String),
+    #[error(
+        "the pointer was switched to version {version}, but the views named after the tables \
+         still show the previous one (the next load retries): {source}"
+    )]
+    Views {
+        version: String,
+        #[source]
+        source: ViewError,
+    },
 }
 
 /// What a load did.
@@ -58,6 +68,8 @@ pub enum LoadOutcome {
         tables: BTreeMap<String, (u64, f64)>,
         /// Collections of older versions dropped after the switch.
         dropped: Vec<String>,
+        /// The views named after the tables, for BI tools.
+        views: ViewsOutcome,
         seconds: f64,
     },
 }
@@ -111,6 +123,8 @@ pub struct LoadOptions {
     /// (its version gets a `@<loaded at>` suffix). For benchmarks of the refresh, and to repair
     /// collections damaged by hand.
     pub reload: bool,
+    /// Leave the views named after the tables (for BI tools) alone.
+    pub skip_views: bool,
 }
 
 /// What a load reports while it runs.
@@ -211,6 +225,18 @@ pub async fn load(
         loaded_at: &loaded_at,
     });
 
+    // The stable names for BI tools, before the previous version's collections can go.
+    let views = if options.skip_views {
+        ViewsOutcome::Skipped
+    } else {
+        switch_views(db, &pointer.collections)
+            .await
+            .map_err(|source| LoadError::Views {
+                version: version.clone(),
+                source,
+            })?
+    };
+
     // Collections no reader can reach any more: older versions and the leftovers of dead loads
     // (the previous version's are kept for readers that resolved the pointer just before the
     // switch).
@@ -237,6 +263,7 @@ pub async fn load(
         version,
         tables,
         dropped,
+        views,
         seconds: clock.elapsed().as_secs_f64(),
     })
 }
