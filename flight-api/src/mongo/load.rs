@@ -53,7 +53,7 @@ pub enum LoadError {
     Views {
         version: String,
         #[source]
-        source: ViewError,
+        source: Box<ViewError>,
     },
 }
 
@@ -233,7 +233,7 @@ pub async fn load(
             .await
             .map_err(|source| LoadError::Views {
                 version: version.clone(),
-                source,
+                source: Box::new(source),
             })?
     };
 
