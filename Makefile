@@ -8,7 +8,7 @@ SCALE ?= 0.1
 VENV ?= $(HOME)/.cache/lake-venv
 export LAKE_VENV := $(VENV)
 
-PYTHON_SOURCES := flight-api/tests benches dashboard flows
+PYTHON_SOURCES := flight-api/tests benches dashboard flows compose/metabase
 DASHBOARD_VENV ?= $(HOME)/.cache/lake-dashboard-venv
 export LAKE_DASHBOARD_VENV := $(DASHBOARD_VENV)
 FLOWS_VENV ?= $(HOME)/.cache/lake-flows-venv
@@ -90,6 +90,7 @@ test: lint test-servers compose-check dashboard-env flows-env
 	$(CARGO) test --workspace
 	$(MAKE) test-dashboard
 	$(MAKE) test-flows
+	$(MAKE) test-metabase
 
 # The everyday run: every unit test, the golden figures, ingestion, the API over HTTP, the
 # OpenAPI row schemas, `lake compare` and the `lake` binary end to end; no test server, Python
@@ -111,6 +112,10 @@ test-dashboard: dashboard-env
 test-flows: flows-env
 	cd flows && LAKE_BIN_DIR=$(CARGO_TARGET_DIR)/debug DO_NOT_TRACK=1 \
 		$(FLOWS_VENV)/bin/python -m pytest -q -p no:cacheprovider tests
+
+# Metabase's provisioning logic (compose/metabase); Metabase itself cannot run here.
+test-metabase: python-env
+	cd compose/metabase && $(VENV)/bin/python -m pytest -q -p no:cacheprovider .
 
 # The engines benchmark (benches/engines/bench_engines.py) on the release binaries: the same
 # Silver + Gold on each engine, alternating, parity checked; results into benches/results/.

@@ -219,7 +219,9 @@ fn run_reports_what_it_published_then_that_there_was_nothing_to_do() {
     let views = &doc["mongo"]["views"];
     assert_eq!(views["status"], "unsupported", "{doc}");
     assert!(
-        views["reason"].as_str().is_some_and(|r| r.contains("viewOn")),
+        views["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("viewOn")),
         "{doc}"
     );
     let detailed = [&load[..], &["--detailed-exit-codes"]].concat();
