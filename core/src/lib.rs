@@ -28,6 +28,7 @@ pub mod session;
 pub mod standalone;
 pub mod storage;
 pub mod table_write;
+pub mod write_gate;
 
 pub use engine::EngineKind;
 pub use error::{LakeError, Result};

@@ -22,6 +22,9 @@
 //! or when the pool refuses it more. At SF 100, with the buffered row group unbounded, a writer
 //! after `gold.ca_acheteurs`' global windows left their merge no room in a 512 MB task share.
 //!
+//! Writes stop when the `lake` command that runs them in-process is interrupted
+//! ([`crate::write_gate`]).
+//!
 //! The nodes travel through Ballista with [`crate::codec`]; sessions plan them with
 //! [`LakeQueryPlanner`].
 
@@ -58,6 +61,8 @@ use object_store::path::Path;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::file::properties::WriterPropertiesBuilder;
+
+use crate::write_gate;
 
 /// A writer's buffered row group may hold at most this fraction (1/N) of its task's memory pool.
 const WRITER_SHARE_OF_POOL: usize = 8;
@@ -350,6 +355,8 @@ async fn write_partition(
                 )?)
             }
         };
+        // Each step that may reach the store passes the gate (see `write_gate`).
+        let pass = write_gate::enter().map_err(stopped)?;
         writer.write(&batch).await?;
         rows += batch.num_rows() as u64;
         let over_budget = row_group_budget.is_some_and(|budget| writer.memory_size() > budget);
@@ -358,12 +365,18 @@ async fn write_partition(
             writer.flush().await?;
             reservation.try_resize(writer.memory_size())?;
         }
+        drop(pass);
     }
     if let Some(writer) = writer {
+        let _pass = write_gate::enter().map_err(stopped)?;
         writer.close().await?;
     }
     reservation.free();
     Ok(rows)
+}
+
+fn stopped(e: write_gate::Stopped) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
 }
 
 /// Plans [`ParquetWriteNode`] as [`ParquetWriteExec`].

@@ -123,6 +123,9 @@ async fn take_lease(lake_args: &LakeArgs, name: &str) -> Result<Lease> {
     Ok(lease)
 }
 
+/// How long an interrupted command waits for its in-process writes to finish.
+const WRITES_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A command stopped by Ctrl-C (SIGINT): `lake` exits with status 130.
 #[derive(Debug)]
 pub struct Interrupted(String);
@@ -187,6 +190,14 @@ async fn interrupted(lake_args: &LakeArgs, writer: bool) -> Interrupted {
         }
     }
     if writer {
+        // The in-process writers (standalone, DataFusion alone) first: a file they finished
+        // after the removal would bring its run folder back.
+        if !lake_core::write_gate::stop(WRITES_DRAIN).await {
+            done.push(format!(
+                "writes still in flight after {} s",
+                WRITES_DRAIN.as_secs()
+            ));
+        }
         match open_lake(lake_args).await {
             Ok(lake) => {
                 for layer in [Layer::Silver, Layer::Gold, Layer::Ml] {
