@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{FerretDb, golden_lake, mongo_load};
+use common::{FerretDb, golden_lake, mongo_load, served_pointer};
 use futures::TryStreamExt;
 use lake_core::serving::ServingCatalogue;
 use mongodb::bson::{Bson, Document};
@@ -168,14 +168,7 @@ async fn each_card_gives_the_hand_worked_figures_on_the_loaded_golden_lake() {
         .await
         .expect("db");
     // FerretDB has no views: the collection a view named after the table would show.
-    let pointer = db
-        .collection::<flight_api::mongo::layout::Pointer>(
-            flight_api::mongo::layout::POINTER_COLLECTION,
-        )
-        .find_one(mongodb::bson::doc! { "_id": flight_api::mongo::layout::POINTER_ID })
-        .await
-        .expect("pointer read")
-        .expect("pointer");
+    let pointer = served_pointer(&db).await;
 
     let spec = spec();
     for card in cards(&spec) {

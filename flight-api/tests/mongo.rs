@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::contract::{hand_checked_values, purchases_paging};
-use common::{Api, FerretDb, get, golden_lake, mongo_load, same_answer};
+use common::{Api, FerretDb, get, golden_lake, mongo_load, same_answer, served_pointer};
 use flight_api::mongo::load::LoadOutcome;
 use lake_core::RunSettings;
 
@@ -167,17 +167,6 @@ async fn a_stopped_server_gives_503_then_the_api_recovers_by_itself() {
         assert!(Instant::now() < deadline, "not recovered: {status} {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The pointer document the loader last wrote.
-async fn served_pointer(db: &mongodb::Database) -> flight_api::mongo::layout::Pointer {
-    db.collection::<flight_api::mongo::layout::Pointer>(
-        flight_api::mongo::layout::POINTER_COLLECTION,
-    )
-    .find_one(mongodb::bson::doc! { "_id": flight_api::mongo::layout::POINTER_ID })
-    .await
-    .expect("pointer read")
-    .expect("pointer")
 }
 
 /// The `lake` binary, built beside `lake-api` by the workspace build (`make test` builds every

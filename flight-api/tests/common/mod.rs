@@ -162,3 +162,14 @@ pub async fn mongo_load(lake: &Path, url: &str) -> flight_api::mongo::load::Load
         .await
         .expect("mongo load")
 }
+
+/// The pointer document the loader last wrote.
+pub async fn served_pointer(db: &mongodb::Database) -> flight_api::mongo::layout::Pointer {
+    db.collection::<flight_api::mongo::layout::Pointer>(
+        flight_api::mongo::layout::POINTER_COLLECTION,
+    )
+    .find_one(mongodb::bson::doc! { "_id": flight_api::mongo::layout::POINTER_ID })
+    .await
+    .expect("pointer read")
+    .expect("pointer")
+}
